@@ -1,0 +1,42 @@
+# ringfence: `make demo` sets everything up and runs the demo; `make test` sets everything up
+# and runs the whole test suite. Both are idempotent on a fresh Debian/Ubuntu machine.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_PACKAGES := bubblewrap curl iproute2 procps util-linux
+
+.PHONY: demo test setup system-packages venv lint typecheck bench clean
+
+demo: setup
+	$(PY) -m ringfence.demo
+
+test: setup
+	bash tests/run.sh
+
+setup: system-packages venv
+
+system-packages:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	fi
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test,fast]'
+	touch $@
+
+typecheck: venv
+	$(VENV)/bin/mypy
+
+bench: setup
+	bash bench/run.sh
+
+clean:
+	rm -rf $(VENV) build src/*.egg-info .pytest_cache

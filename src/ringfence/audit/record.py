@@ -1,0 +1,37 @@
+"""One audit record: a connection (or request) decision of the proxy, or a run's start/end.
+
+A record never holds a query-string value, a header value or a secret: only the host, the
+port, the method and the path without its query.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class Decision(Enum):
+    ALLOW = "allow"
+    DENY = "deny"
+    ERROR = "error"  # allowed, but the upstream could not be reached or the peer broke protocol
+
+
+@dataclass(frozen=True)
+class ConnectionRecord:
+    """What the proxy decided about one connection attempt or one forwarded request."""
+
+    time: float  # Unix time the decision was made
+    run_id: str
+    command: str  # the sandboxed command line (argv joined), "" for a standalone proxy
+    protocol: str  # "http", "connect", "socks5"
+    host: str
+    port: int
+    decision: Decision
+    rule: str  # the policy rule that decided, or "" (default deny)
+    reason: str = ""  # one sentence for a person; never contains a secret
+    method: str = ""  # HTTP method of a forwarded request
+    path: str = ""  # request path without its query string
+    status: int = 0  # HTTP status returned to the agent (0 for tunnels and SOCKS)
+    bytes_up: int = 0  # agent -> upstream payload bytes
+    bytes_down: int = 0  # upstream -> agent payload bytes
+    duration_ms: float = 0.0
