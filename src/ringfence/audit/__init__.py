@@ -1,5 +1,49 @@
-"""The audit log: every decision of the proxy, appended to SQLite."""
+"""The audit log: every decision of the proxy, appended to SQLite.
 
-from ringfence.audit.record import ConnectionRecord, Decision
+The command line imports this package on every start, so the store, the queries and the
+renderers (and with them sqlite3 and threading) load on first use, not here.
+"""
 
-__all__ = ["ConnectionRecord", "Decision"]
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+from ringfence.audit.record import AuditRow, ConnectionRecord, Decision
+
+if TYPE_CHECKING:
+    from ringfence.audit.queries import parse_since, query
+    from ringfence.audit.render import render_json_lines, render_table
+    from ringfence.audit.store import AuditLog
+
+__all__ = [
+    "AuditLog",
+    "AuditRow",
+    "ConnectionRecord",
+    "Decision",
+    "parse_since",
+    "query",
+    "render_json_lines",
+    "render_table",
+]
+
+_LAZY = {
+    "AuditLog": "store",
+    "query": "queries",
+    "parse_since": "queries",
+    "render_table": "render",
+    "render_json_lines": "render",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

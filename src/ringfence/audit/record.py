@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from typing import TypedDict
 
 
 class Decision(Enum):
@@ -35,3 +36,24 @@ class ConnectionRecord:
     bytes_up: int = 0  # agent -> upstream payload bytes
     bytes_down: int = 0  # upstream -> agent payload bytes
     duration_ms: float = 0.0
+
+
+class AuditRow(TypedDict):
+    """One stored connection record as queries return it: the fields above, plus ``id``."""
+
+    id: int
+    time: float
+    run_id: str
+    command: str
+    protocol: str
+    host: str
+    port: int
+    decision: str  # a Decision value
+    rule: str
+    reason: str
+    method: str
+    path: str
+    status: int
+    bytes_up: int
+    bytes_down: int
+    duration_ms: float

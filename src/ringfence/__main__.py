@@ -1,0 +1,3 @@
+from ringfence.cli import run_main
+
+run_main()

@@ -1,0 +1,122 @@
+"""Reading the audit log: filtered queries and ``--since`` durations.
+
+A reader opens the database read-only; in WAL mode it sees every commit made before the
+query started and never blocks, nor is blocked by, a writer in another process.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import stat
+from pathlib import Path
+from typing import cast
+
+from ringfence.audit import schema
+from ringfence.audit.record import AuditRow, Decision
+from ringfence.errors import AuditError
+
+_SINCE = re.compile(r"([0-9]+)([smhd])")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def query(
+    path: Path,
+    *,
+    denied_only: bool = False,
+    since: float | None = None,
+    run_id: str | None = None,
+    limit: int | None = 50,
+) -> list[AuditRow]:
+    """The last ``limit`` records matching the filters (all if None), oldest first.
+
+    ``since`` is a Unix time: records at or after it (``time.time() - parse_since("10m")``).
+    """
+    if limit is not None and limit < 1:
+        raise ValueError(f"limit must be at least 1, not {limit}")
+    path = Path(path)
+    sql, params = _select(denied_only=denied_only, since=since, run_id=run_id, limit=limit)
+    conn = _open_read_only(path)
+    try:
+        rows = conn.execute(sql, params).fetchall()
+    except sqlite3.Error as exc:
+        raise schema.sqlite_error(path, exc, "read") from exc
+    finally:
+        conn.close()
+    names = ("id", *schema.COLUMNS)
+    return [cast(AuditRow, dict(zip(names, row))) for row in reversed(rows)]
+
+
+def parse_since(text: str) -> float:
+    """Seconds in a duration such as ``30s``, ``10m``, ``2h`` or ``1d``; ValueError otherwise."""
+    match = _SINCE.fullmatch(text.strip())
+    if match is None or int(match[1]) == 0:
+        raise ValueError(
+            f"bad duration {text!r}: expected a whole number above 0 and a unit "
+            "s, m, h or d, such as 30s, 10m, 2h or 1d"
+        )
+    return float(int(match[1]) * _UNIT_SECONDS[match[2]])
+
+
+def _select(
+    *, denied_only: bool, since: float | None, run_id: str | None, limit: int | None
+) -> tuple[str, list[object]]:
+    where: list[str] = []
+    params: list[object] = []
+    if denied_only:
+        where.append("decision = ?")
+        params.append(Decision.DENY.value)
+    if since is not None:
+        where.append("time >= ?")
+        params.append(since)
+    if run_id is not None:
+        where.append("run_id = ?")
+        params.append(run_id)
+    sql = f"SELECT id, {', '.join(schema.COLUMNS)} FROM connections"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY time DESC, id DESC"  # newest first, so LIMIT keeps the newest
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    return sql, params
+
+
+def _open_read_only(path: Path) -> sqlite3.Connection:
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError as exc:
+        raise AuditError(
+            f"no audit log at {path}",
+            hint="run `ringfence run` first or pass --audit PATH",
+        ) from exc
+    except OSError as exc:
+        raise AuditError(
+            f"cannot read the audit log {path}: {exc.strerror}",
+            hint=f"make {path} readable by {schema.user()}, or pass --audit PATH",
+        ) from exc
+    if stat.S_ISDIR(mode):
+        raise schema.is_directory(path)
+    # mode=ro: a reader must never create or change the log (https://sqlite.org/uri.html).
+    uri = path.absolute().as_uri() + "?mode=ro"
+    try:
+        conn = sqlite3.connect(uri, uri=True)
+    except sqlite3.Error as exc:
+        raise schema.sqlite_error(path, exc, "open") from exc
+    try:
+        _check_version(conn, path)
+    except BaseException as exc:
+        conn.close()
+        if isinstance(exc, sqlite3.Error):
+            raise schema.sqlite_error(path, exc, "open") from exc
+        raise
+    return conn
+
+
+def _check_version(conn: sqlite3.Connection, path: Path) -> None:
+    conn.execute(f"PRAGMA busy_timeout = {schema.BUSY_TIMEOUT_MS}")
+    (version,) = conn.execute("PRAGMA user_version").fetchone()
+    if version == 0:
+        raise schema.not_a_log(path, "it has no ringfence schema")
+    if version > schema.SCHEMA_VERSION:
+        raise schema.newer_schema(path, version)

@@ -1,0 +1,89 @@
+"""Audit records as text: an aligned table for people, JSON lines for programs.
+
+Pure functions that return strings; only ``cli`` prints them. Hosts and paths come from
+the agent, so the table shows their control characters escaped: a record must not be
+able to move the cursor or recolour the terminal of the person reading the log.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from ringfence.audit.record import AuditRow
+
+_HEADERS = ("TIME", "RUN", "PROTO", "HOST:PORT", "DECISION", "RULE", "REQUEST", "STATUS", "UP", "DOWN", "MS")
+_RIGHT_ALIGNED = frozenset({"STATUS", "UP", "DOWN", "MS"})
+_SHORT_RUN_ID = 8
+_UNITS = ("B", "KiB", "MiB", "GiB", "TiB")
+
+
+def render_table(rows: Sequence[AuditRow]) -> str:
+    """One header line and one line per row, columns aligned, ending in a newline."""
+    lines = [_HEADERS, *(_cells(row) for row in rows)]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(_HEADERS))]
+    return "".join(_join(line, widths) + "\n" for line in lines)
+
+
+def render_json_lines(rows: Sequence[AuditRow]) -> str:
+    """One JSON object per row and line, every column, time as ISO 8601 UTC."""
+    return "".join(json.dumps({**row, "time": iso_utc(row["time"])}) + "\n" for row in rows)
+
+
+def iso_utc(unix_time: float) -> str:
+    """``2024-05-01T12:00:00.250000Z``"""
+    moment = datetime.fromtimestamp(unix_time, tz=UTC)
+    return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def human_bytes(count: int) -> str:
+    """``512 B``, ``1.5 KiB``, ``3.0 MiB``: binary units, one decimal above bytes."""
+    size = float(count)
+    for unit in _UNITS:
+        if size < 1024 or unit == _UNITS[-1]:
+            break
+        size /= 1024
+    return f"{count} B" if unit == "B" else f"{size:.1f} {unit}"
+
+
+def _cells(row: AuditRow) -> tuple[str, ...]:
+    request = f"{row['method']} {row['path']}".strip()
+    return (
+        time.strftime("%H:%M:%S", time.localtime(row["time"])),
+        _printable(row["run_id"][:_SHORT_RUN_ID]),
+        _printable(row["protocol"]),
+        _printable(_host_port(row["host"], row["port"])),
+        row["decision"],
+        _printable(row["rule"]) or "-",
+        _printable(request) or "-",
+        str(row["status"]) if row["status"] else "-",
+        human_bytes(row["bytes_up"]),
+        human_bytes(row["bytes_down"]),
+        f"{row['duration_ms']:.1f}",
+    )
+
+
+def _host_port(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _printable(text: str) -> str:
+    """``text`` with every non-printable character (ESC, CR, bidi overrides) escaped."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else _escape(c) for c in text)
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
+
+
+def _join(cells: tuple[str, ...], widths: list[int]) -> str:
+    padded = (
+        cell.rjust(width) if header in _RIGHT_ALIGNED else cell.ljust(width)
+        for cell, width, header in zip(cells, widths, _HEADERS)
+    )
+    return "  ".join(padded).rstrip()

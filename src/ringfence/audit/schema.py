@@ -1,0 +1,124 @@
+"""The audit log's SQLite schema and the errors both its writer and its readers raise.
+
+The schema version lives in ``PRAGMA user_version``: 0 is a database ringfence has not
+initialised, ``SCHEMA_VERSION`` is this one, anything higher was written by a newer ringfence.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import sqlite3
+from pathlib import Path
+
+from ringfence.audit.record import Decision
+from ringfence.errors import AuditError
+
+SCHEMA_VERSION = 1
+
+# Every field of ConnectionRecord, in declaration order; the table adds an ``id``.
+COLUMNS = (
+    "time",
+    "run_id",
+    "command",
+    "protocol",
+    "host",
+    "port",
+    "decision",
+    "rule",
+    "reason",
+    "method",
+    "path",
+    "status",
+    "bytes_up",
+    "bytes_down",
+    "duration_ms",
+)
+
+_DECISIONS = ", ".join(f"'{d.value}'" for d in Decision)
+
+DDL = (
+    f"""CREATE TABLE connections (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        time REAL NOT NULL,
+        run_id TEXT NOT NULL,
+        command TEXT NOT NULL,
+        protocol TEXT NOT NULL,
+        host TEXT NOT NULL,
+        port INTEGER NOT NULL,
+        decision TEXT NOT NULL CHECK (decision IN ({_DECISIONS})),
+        rule TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        method TEXT NOT NULL,
+        path TEXT NOT NULL,
+        status INTEGER NOT NULL,
+        bytes_up INTEGER NOT NULL,
+        bytes_down INTEGER NOT NULL,
+        duration_ms REAL NOT NULL
+    )""",
+    "CREATE INDEX connections_time ON connections (time)",
+    "CREATE INDEX connections_run_id ON connections (run_id)",
+    # sources: a JSON array of the policy files the run used, highest layer first.
+    """CREATE TABLE runs (
+        run_id TEXT PRIMARY KEY,
+        command TEXT NOT NULL,
+        started REAL NOT NULL,
+        ended REAL,
+        exit_status INTEGER,
+        sources TEXT NOT NULL
+    )""",
+)
+
+INSERT_CONNECTION = (
+    f"INSERT INTO connections ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)})"
+)
+
+# How long a statement waits for another process's write lock before failing.
+BUSY_TIMEOUT_MS = 5000
+
+_OTHER_LOG = "or pass --audit PATH to use another audit log"
+
+
+def sqlite_error(path: Path, exc: BaseException, doing: str) -> AuditError:
+    """Turn an SQLite or OS error about ``path`` into an AuditError that says what to do."""
+    code = getattr(exc, "sqlite_errorcode", 0) & 0xFF  # primary code of an extended one
+    if code == sqlite3.SQLITE_NOTADB:
+        return not_a_log(path, "it is not an SQLite database")
+    if code == sqlite3.SQLITE_FULL:
+        hint = f"free space on the filesystem holding {path.parent}, {_OTHER_LOG}"
+    elif code in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM):
+        hint = f"make {path} and {path.parent} writable by {user()}, {_OTHER_LOG}"
+    else:
+        hint = f"check free space and permissions of {path.parent}, {_OTHER_LOG}"
+    return AuditError(f"cannot {doing} the audit log {path}: {exc}", hint=hint)
+
+
+def not_a_log(path: Path, why: str) -> AuditError:
+    return AuditError(
+        f"{path} is not a ringfence audit log: {why}",
+        hint=f"move {path} aside, {_OTHER_LOG}",
+    )
+
+
+def newer_schema(path: Path, version: int) -> AuditError:
+    return AuditError(
+        f"the audit log {path} has schema version {version}; "
+        f"this ringfence reads version {SCHEMA_VERSION} only",
+        hint=f"upgrade ringfence, {_OTHER_LOG}",
+    )
+
+
+def is_directory(path: Path) -> AuditError:
+    return AuditError(
+        f"the audit log path {path} is a directory",
+        hint=f"pass --audit with a file path, such as {path / 'audit.db'}",
+    )
+
+
+def user() -> str:
+    """Who this process writes as, for hints: `user alice`, or `uid 1234` without a name."""
+    uid = os.geteuid()
+    try:
+        return f"user {pwd.getpwuid(uid).pw_name}"
+    except KeyError:
+        return f"uid {uid}"

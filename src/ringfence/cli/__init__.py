@@ -1,0 +1,88 @@
+"""The command line: parses arguments, calls the areas, prints, exits.
+
+Only this package prints or exits. Heavy modules are imported inside the command that
+needs them: ``ringfence run`` must start fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ringfence import __version__
+from ringfence.errors import ExitCode, RingfenceError
+
+
+def _policy_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--policy", type=Path, metavar="FILE", help="project policy (default: ./ringfence.toml)")
+    p.add_argument("--workspace", type=Path, metavar="DIR", help="the folder the agent works in (default: .)")
+    p.add_argument("--allow-domain", action="append", default=[], metavar="D", help="also allow this host rule")
+    p.add_argument("--allow-write", action="append", default=[], type=Path, metavar="P", help="also writable")
+    p.add_argument("--deny-read", action="append", default=[], type=Path, metavar="P", help="also hidden")
+    p.add_argument("--no-network", action="store_true", help="no proxy: nothing is reachable")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ringfence",
+        description="Run an AI agent inside an isolation boundary whose only way out is an audited egress proxy.",
+    )
+    parser.add_argument("--version", action="version", version=f"ringfence {__version__}")
+    sub = parser.add_subparsers(dest="cmd", metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run a command inside the sandbox", description="ringfence run [flags] -- CMD")
+    _policy_flags(run)
+    run.add_argument("--user", metavar="USER", help="(as root) the account the agent runs as")
+    run.add_argument("--dry-run", action="store_true", help="print the plan as JSON and run nothing")
+    run.add_argument("command", nargs=argparse.REMAINDER, help="the command, after --")
+
+    proxy = sub.add_parser("proxy", help="run the egress proxy on its own")
+    _policy_flags(proxy)
+    proxy.add_argument("--listen", required=True, metavar="unix:PATH|tcp:HOST:PORT")
+
+    log = sub.add_parser("log", help="show the latest audit records")
+    log.add_argument("--denied", action="store_true", help="only refusals")
+    log.add_argument("--since", metavar="AGE", help="only newer records, e.g. 10m, 2h, 1d")
+    log.add_argument("--run", metavar="RUN_ID", help="only this run")
+    log.add_argument("--limit", type=int, default=50)
+    log.add_argument("--json", action="store_true", help="JSON lines")
+    log.add_argument("--audit", type=Path, metavar="PATH", help="audit database (default: from the policy)")
+    log.add_argument("--policy", type=Path, metavar="FILE")
+
+    doctor = sub.add_parser("doctor", help="check what the sandbox needs and print fixes")
+    doctor.add_argument("--json", action="store_true")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.cmd is None:
+        parser.print_help()
+        return ExitCode.USAGE
+    try:
+        if args.cmd == "run":
+            from ringfence.cli.run import cmd_run
+
+            return cmd_run(args)
+        if args.cmd == "proxy":
+            from ringfence.cli.proxy import cmd_proxy
+
+            return int(cmd_proxy(args))
+        if args.cmd == "log":
+            from ringfence.cli.log import cmd_log
+
+            return cmd_log(args)
+        from ringfence.cli.doctor import cmd_doctor
+
+        return cmd_doctor(args)
+    except RingfenceError as exc:
+        print(f"ringfence: {exc}", file=sys.stderr)
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        return 130
+
+
+def run_main() -> None:
+    sys.exit(main())

@@ -1,0 +1,26 @@
+"""Helpers shared by the commands: policy from flags."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from ringfence.policy import Overrides, Policy, load_policy
+
+
+def _abs(path: Path) -> Path:
+    return Path(os.path.normpath(Path.cwd() / path.expanduser()))
+
+
+def policy_from_args(args: argparse.Namespace) -> Policy:
+    """Load the layered policy and add what the flags say (flag paths are relative to cwd)."""
+    overrides = Overrides(
+        workspace=_abs(args.workspace) if args.workspace else None,
+        allow_domains=list(args.allow_domain),
+        allow_write=[_abs(p) for p in args.allow_write],
+        deny_read=[_abs(p) for p in args.deny_read],
+        no_network=args.no_network,
+    )
+    policy_file = _abs(args.policy) if args.policy else None
+    return load_policy(policy_file=policy_file, overrides=overrides)

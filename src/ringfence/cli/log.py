@@ -1,0 +1,36 @@
+"""``ringfence log``: the latest audit records."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from ringfence.errors import ExitCode, PolicyError
+
+
+def _audit_path(args: argparse.Namespace) -> Path:
+    if args.audit is not None:
+        return Path(args.audit)
+    from ringfence.policy import load_policy
+
+    return load_policy(policy_file=args.policy).audit.path
+
+
+def cmd_log(args: argparse.Namespace) -> int:
+    from ringfence.audit.queries import parse_since, query
+    from ringfence.audit.render import render_json_lines, render_table
+
+    since = None
+    if args.since:
+        try:
+            since = time.time() - parse_since(args.since)
+        except ValueError:
+            raise PolicyError(f"--since {args.since!r} is not an age", expected="e.g. 30s, 10m, 2h, 1d") from None
+    if args.limit < 1:
+        raise PolicyError("--limit must be at least 1")
+    rows = query(_audit_path(args), denied_only=args.denied, since=since, run_id=args.run, limit=args.limit)
+    text = render_json_lines(rows) if args.json else render_table(rows)
+    if text:
+        print(text, end="" if text.endswith("\n") else "\n")
+    return ExitCode.OK

@@ -1,0 +1,291 @@
+"""The bubblewrap planner: a ``Policy`` in, a ``SandboxPlan`` (and bwrap's argv) out.
+
+Order matters in bwrap: a later mount covers an earlier one. The plan is built in layers:
+
+1. the host's root, read-only; a fresh ``/dev`` and ``/proc``; private tmpfs on ``/tmp``,
+   ``/dev/shm`` and ``/run`` (no host socket or secret under them is reachable);
+2. every ``allow_write`` path, writable;
+3. inside those, every ancestor folder of a protected item bound onto itself (a mount point
+   cannot be renamed away: ``mv .git x && mkdir .git`` fails with EBUSY), then the protected
+   items read-only, including empty placeholders for those that do not exist yet;
+4. ``deny_write`` paths and the policy files read-only;
+5. ``deny_read`` paths (and the built-in credential stores) replaced by an empty read-only
+   folder or file; with ``unix_sockets = "sandbox"`` every host socket found in a visible
+   writable path too.
+
+Masks are placed on the resolved path, so a symlink anywhere that points at a masked or
+protected file leads to the mask (bwrap resolves mount destinations the same way).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ringfence.policy.model import PROTECTED_DIRS, PROTECTED_NAMES, Policy, UnixSockets
+from ringfence.sandbox.plan import Mount, MountKind, Placeholder, SandboxPlan
+from ringfence.sandbox.probe import Kind, WalkResult, kind_of, reachable, real, walk_root
+
+PROXY_PORT = 3128  # inside the sandbox's own network namespace: always free
+SHM_SIZE = 256 << 20
+RUN_SIZE = 16 << 20
+
+# Names a placeholder is made for at the top of every writable root when missing.
+_ROOT_PLACEHOLDERS = tuple(n for n in PROTECTED_NAMES if not n.startswith(".git/"))
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who the agent runs as inside the sandbox."""
+
+    uid: int
+    gid: int
+    home: Path
+    user: str
+    shell: str = "/bin/sh"
+
+
+@dataclass
+class HostView:
+    """A snapshot of the host facts the planner depends on (see ``probe``)."""
+
+    kinds: dict[Path, Kind] = field(default_factory=dict)
+    walks: dict[Path, WalkResult] = field(default_factory=dict)
+
+    def kind(self, path: Path) -> Kind:
+        if path not in self.kinds:
+            self.kinds[path] = kind_of(path)
+        return self.kinds[path]
+
+
+def proxy_env(port: int) -> dict[str, str]:
+    """The variables that point every common client at the proxy inside the sandbox."""
+    http = f"http://127.0.0.1:{port}"
+    env = {
+        "HTTP_PROXY": http,
+        "HTTPS_PROXY": http,
+        "ALL_PROXY": f"socks5h://127.0.0.1:{port}",
+        "GRPC_PROXY": http,
+        "NO_PROXY": "",  # localhost inside the sandbox is the sandbox's own loopback
+        "NODE_USE_ENV_PROXY": "1",  # Node.js 24+: fetch() and http honour the variables
+        "npm_config_proxy": http,
+        "npm_config_https_proxy": http,
+        "PIP_PROXY": http,
+        "CLOUDSDK_PROXY_TYPE": "http",
+        "CLOUDSDK_PROXY_ADDRESS": "127.0.0.1",
+        "CLOUDSDK_PROXY_PORT": str(port),
+    }
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "GRPC_PROXY", "NO_PROXY"):
+        env[name.lower()] = env[name]
+    return env
+
+
+def sandbox_env(policy: Policy, who: Identity, caller_env: dict[str, str], port: int | None) -> dict[str, str]:
+    """Only the names the policy lists pass in; identity and proxy variables are set by us."""
+    env = {name: caller_env[name] for name in policy.sandbox.env if name in caller_env}
+    identity = {"HOME": str(who.home), "USER": who.user, "LOGNAME": who.user, "SHELL": who.shell}
+    env.update({k: v for k, v in identity.items() if k in policy.sandbox.env})
+    env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
+    env["RINGFENCE"] = "1"
+    if port is not None:
+        env.update(proxy_env(port))
+    return env
+
+
+def _under(path: Path, roots: list[Path]) -> bool:
+    return any(path == r or r in path.parents for r in roots)
+
+
+class _Builder:
+    """Accumulates mounts in order, skipping those an earlier mask already hides."""
+
+    def __init__(self) -> None:
+        self.mounts: list[Mount] = []
+        self.masked: list[Path] = []
+        self.placeholders: list[Placeholder] = []
+        self.notes: list[str] = []
+
+    def add(self, mount: Mount) -> None:
+        if _under(mount.dest, self.masked):
+            return  # an earlier mask already hides it
+        if mount.kind in (MountKind.EMPTY_DIR, MountKind.EMPTY_FILE):
+            self.masked.append(mount.dest)
+        self.mounts.append(mount)
+
+
+def plan_bwrap(
+    policy: Policy,
+    command: list[str],
+    *,
+    who: Identity,
+    view: HostView,
+    caller_env: dict[str, str],
+    cwd: Path,
+    homes: tuple[Path, ...],
+) -> SandboxPlan:
+    """Compile ``policy`` into the bubblewrap plan for ``command`` (pure given ``view``)."""
+    b = _Builder()
+    workspace = real(policy.sandbox.workspace)
+    _base(b, policy)
+    writable = _writable(b, policy, view)
+    _protect(b, policy, view, writable)
+    for path in policy.filesystem.deny_write:
+        _readonly(b, view, real(path), "filesystem.deny_write", who)
+    for source in policy.sources:
+        _readonly(b, view, real(source), "the policy file itself", who)
+    for path in policy.hidden_paths(homes):
+        _hide(b, view, real(path), "filesystem.deny_read", who)
+    if policy.network.unix_sockets is UnixSockets.SANDBOX:
+        for root in writable:
+            for sock in view.walks[root].sockets:
+                b.add(Mount(MountKind.EMPTY_FILE, sock, why="a host socket (unix_sockets = \"sandbox\")"))
+    port = PROXY_PORT if policy.network.enabled else None
+    chdir = real(cwd) if _under(real(cwd), [workspace]) else workspace
+    return SandboxPlan(
+        backend="bwrap",
+        command=tuple(command),
+        mounts=tuple(b.mounts),
+        env=sandbox_env(policy, who, caller_env, port),
+        uid=who.uid,
+        gid=who.gid,
+        workspace=chdir,
+        proxy_port=port,
+        placeholders=tuple(b.placeholders),
+        notes=tuple(b.notes),
+        network=_network_json(policy, port),
+    )
+
+
+def _network_json(policy: Policy, port: int | None) -> dict[str, object]:
+    return {
+        "namespace": "own (loopback only)",
+        "proxy": f"127.0.0.1:{port}" if port else None,
+        "allow": list(policy.network.allow),
+        "deny": list(policy.network.deny),
+        "unix_sockets": policy.network.unix_sockets.value,
+    }
+
+
+def _base(b: _Builder, policy: Policy) -> None:
+    b.add(Mount(MountKind.RO_BIND, Path("/"), Path("/"), why="root file system, read-only"))
+    b.add(Mount(MountKind.DEV, Path("/dev"), why="minimal /dev"))
+    b.add(Mount(MountKind.PROC, Path("/proc"), why="procfs of the sandbox's pid namespace"))
+    b.add(Mount(MountKind.TMPFS, Path("/dev/shm"), size=SHM_SIZE, why="private shared memory"))
+    b.add(Mount(MountKind.TMPFS, Path("/run"), size=RUN_SIZE, why="hides host sockets and runtime secrets"))
+    if Path("/var/run").is_dir() and not Path("/var/run").is_symlink():
+        b.add(Mount(MountKind.TMPFS, Path("/var/run"), size=RUN_SIZE, why="hides host sockets"))
+    if not _under(Path("/tmp"), [real(p) for p in policy.filesystem.allow_write]):
+        b.add(Mount(MountKind.TMPFS, Path("/tmp"), size=policy.sandbox.tmp_size, why="private /tmp"))
+
+
+def _writable(b: _Builder, policy: Policy, view: HostView) -> list[Path]:
+    roots: list[Path] = []
+    for path in sorted({real(p) for p in policy.filesystem.allow_write}, key=lambda p: len(p.parts)):
+        if view.kind(path) is Kind.MISSING:
+            b.notes.append(f"allow_write {path} does not exist; not mounted")
+            continue
+        b.add(Mount(MountKind.BIND, path, path, why="filesystem.allow_write"))
+        if not _under(path, roots):
+            roots.append(path)
+    return roots
+
+
+def _protect(b: _Builder, policy: Policy, view: HostView, roots: list[Path]) -> None:
+    items: dict[Path, bool] = {}  # path -> is a folder
+    for root in roots:
+        if view.kind(root) is not Kind.DIR:
+            continue
+        walk = view.walks[root]
+        for path in walk.protected:
+            items[path] = _is_protected_dir(path)
+        for gitdir in walk.git_dirs:
+            items.setdefault(gitdir / "hooks", True)
+            items.setdefault(gitdir / "config", False)
+        for name in _ROOT_PLACEHOLDERS:
+            items.setdefault(root / name, name in PROTECTED_DIRS)
+        if not (root / ".git").exists():
+            items.setdefault(root / ".git/hooks", True)
+            items.setdefault(root / ".git/config", False)
+    anchors: set[Path] = set()
+    for path in items:
+        anchors.update(_ancestors_below(path, roots))
+    for anchor in sorted(anchors, key=lambda p: len(p.parts)):
+        if view.kind(anchor) is Kind.MISSING:
+            b.placeholders.append(Placeholder(anchor, True))
+        b.add(Mount(MountKind.BIND, anchor, anchor, why="holds a protected item: cannot be renamed away"))
+    for path, is_dir in sorted(items.items(), key=lambda kv: len(kv[0].parts)):
+        if not os.path.lexists(path):
+            b.placeholders.append(Placeholder(path, is_dir))
+        b.add(Mount(MountKind.RO_BIND, path, path, why="write-protected name"))
+
+
+def _is_protected_dir(path: Path) -> bool:
+    return any(str(path).endswith("/" + name) for name in PROTECTED_DIRS) or path.is_dir()
+
+
+def _ancestors_below(path: Path, roots: list[Path]) -> list[Path]:
+    root = next(r for r in roots if r in path.parents)
+    return [p for p in path.parents if root in p.parents]
+
+
+def _readonly(b: _Builder, view: HostView, path: Path, why: str, who: Identity) -> None:
+    if view.kind(path) is not Kind.MISSING and reachable(path, who.uid, who.gid):
+        b.add(Mount(MountKind.RO_BIND, path, path, why=why))
+
+
+def _hide(b: _Builder, view: HostView, path: Path, why: str, who: Identity) -> None:
+    kind = view.kind(path)
+    if kind is Kind.MISSING:
+        return
+    if not reachable(path, who.uid, who.gid):
+        b.notes.append(f"{path} is not reachable by uid {who.uid} (file permissions hide it already)")
+        return
+    mount_kind = MountKind.EMPTY_DIR if kind is Kind.DIR else MountKind.EMPTY_FILE
+    b.add(Mount(mount_kind, path, why=why))
+
+
+def bwrap_argv(plan: SandboxPlan, *, bwrap: str, runtime: Path, seccomp_fd: int, info_fd: int) -> list[str]:
+    """bubblewrap's command line for ``plan`` (see bwrap(1)); fds are inherited by number."""
+    argv = [
+        bwrap,
+        "--unshare-user",
+        "--unshare-pid",
+        "--unshare-ipc",
+        "--unshare-uts",
+        "--unshare-cgroup-try",
+        "--disable-userns",  # no nested user namespaces (bwrap >= 0.8)
+        "--die-with-parent",
+        "--new-session",  # no controlling terminal: TIOCSTI cannot reach the caller's
+        "--cap-drop",
+        "ALL",
+        "--hostname",
+        "ringfence",
+    ]
+    for mount in plan.mounts:
+        argv += _mount_args(mount, runtime)
+    argv += ["--chdir", str(plan.workspace), "--seccomp", str(seccomp_fd), "--json-status-fd", str(info_fd), "--"]
+    return argv + list(plan.command)
+
+
+def _mount_args(mount: Mount, runtime: Path) -> list[str]:
+    dest = str(mount.dest)
+    match mount.kind:
+        case MountKind.RO_BIND:
+            return ["--ro-bind", str(mount.source or dest), dest]
+        case MountKind.BIND:
+            return ["--bind", str(mount.source or dest), dest]
+        case MountKind.TMPFS:
+            return ["--size", str(mount.size), "--tmpfs", dest] if mount.size else ["--tmpfs", dest]
+        case MountKind.EMPTY_DIR:
+            return ["--size", "4096", "--perms", "0555", "--tmpfs", dest, "--remount-ro", dest]
+        case MountKind.EMPTY_FILE:
+            return ["--ro-bind", str(runtime / EMPTY_FILE_NAME), dest]
+        case MountKind.DEV:
+            return ["--dev", dest]
+        case MountKind.PROC:
+            return ["--proc", dest]
+    raise AssertionError(mount.kind)
+
+
+EMPTY_FILE_NAME = "empty"

@@ -1,0 +1,93 @@
+"""The sandbox's own network namespace, and the proxy's listening socket inside it.
+
+The agent reaches the proxy without any TCP port on the host and without a relay process:
+a forked child enters a new user + network namespace (loopback only), brings ``lo`` up,
+creates a listening socket on ``127.0.0.1:PORT`` there, and hands the socket to the parent
+over a Unix socket pair (SCM_RIGHTS). The parent's proxy, which stays in the host's
+network namespace, accepts connections from that socket; the child then becomes bwrap,
+which builds the rest of the sandbox inside this namespace.
+
+Everything here runs in the forked child, which is single-threaded (``unshare(2)`` with
+CLONE_NEWUSER refuses multi-threaded callers).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import fcntl
+import os
+import socket
+import struct
+
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWNET = 0x40000000
+_SIOCGIFFLAGS = 0x8913
+_SIOCSIFFLAGS = 0x8914
+_IFF_UP = 0x1
+_IFREQ = "16sH14x"  # struct ifreq: name, then ifr_flags in the union (netdevice(7))
+
+
+def unshare(flags: int) -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.unshare(ctypes.c_int(flags)) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"unshare: {os.strerror(err)}")
+
+
+_PR_SET_DUMPABLE = 4
+
+
+def make_dumpable() -> None:
+    """After dropping from root the kernel marks us non-dumpable, which makes /proc/self/*
+    root-owned and the uid_map unwritable (proc(5), PR_SET_DUMPABLE); undo that."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_DUMPABLE, 1, 0, 0, 0) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"prctl(PR_SET_DUMPABLE): {os.strerror(err)}")
+
+
+def enter_user_and_net_namespace() -> None:
+    """New user namespace (mapping only our own ids) and a new network namespace."""
+    uid, gid = os.getuid(), os.getgid()
+    unshare(CLONE_NEWUSER | CLONE_NEWNET)
+    # user_namespaces(7): setgroups must be denied before an unprivileged gid_map write
+    _write("/proc/self/setgroups", "deny")
+    _write("/proc/self/uid_map", f"{uid} {uid} 1")
+    _write("/proc/self/gid_map", f"{gid} {gid} 1")
+
+
+def _write(path: str, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY)
+    try:
+        os.write(fd, text.encode())
+    finally:
+        os.close(fd)
+
+
+def bring_up_loopback() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        request = struct.pack(_IFREQ, b"lo", 0)
+        flags = struct.unpack(_IFREQ, fcntl.ioctl(s, _SIOCGIFFLAGS, request))[1]
+        fcntl.ioctl(s, _SIOCSIFFLAGS, struct.pack(_IFREQ, b"lo", flags | _IFF_UP))
+
+
+def listen_loopback(port: int) -> list[socket.socket]:
+    """Listening sockets on 127.0.0.1:port and, where IPv6 exists, [::1]:port."""
+    listeners = [_listen(socket.AF_INET, "127.0.0.1", port)]
+    try:
+        listeners.append(_listen(socket.AF_INET6, "::1", port))
+    except OSError as exc:
+        if exc.errno not in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT):
+            raise
+    return listeners
+
+
+def _listen(family: socket.AddressFamily, host: str, port: int) -> socket.socket:
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if family == socket.AF_INET6:
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+    sock.bind((host, port))
+    sock.listen(1024)
+    return sock

@@ -1,0 +1,154 @@
+"""What the planner needs to know about the host's file system, gathered in one pass.
+
+The planner itself stays pure: it receives a ``HostView`` (a snapshot of path kinds and of
+what a walk of each writable root found) and returns a plan. Only this module reads the
+disk.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+
+from ringfence.policy.model import PROTECTED_NAMES
+
+
+class Kind(Enum):
+    DIR = "dir"
+    FILE = "file"
+    SOCKET = "socket"
+    OTHER = "other"  # fifo, device
+    MISSING = "missing"
+
+
+def kind_of(path: Path) -> Kind:
+    """The kind of what ``path`` resolves to (symlinks followed), or MISSING."""
+    try:
+        mode = os.stat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return Kind.MISSING
+    except OSError:
+        return Kind.OTHER
+    if stat.S_ISDIR(mode):
+        return Kind.DIR
+    if stat.S_ISREG(mode):
+        return Kind.FILE
+    if stat.S_ISSOCK(mode):
+        return Kind.SOCKET
+    return Kind.OTHER
+
+
+def real(path: Path) -> Path:
+    """``path`` with every symlink resolved: masks and binds land on what a link points at."""
+    return Path(os.path.realpath(path))
+
+
+# The protected names, split into a first component and an optional second one.
+_SINGLE = frozenset(n for n in PROTECTED_NAMES if "/" not in n)
+_NESTED: dict[str, tuple[str, ...]] = {}
+for _name in PROTECTED_NAMES:
+    if "/" in _name:
+        _head, _tail = _name.split("/", 1)
+        _NESTED[_head] = _NESTED.get(_head, ()) + (_tail,)
+
+
+@dataclass
+class WalkResult:
+    """Protected items found under one writable root, and host sockets (when asked for)."""
+
+    protected: list[Path] = field(default_factory=list)  # existing protected paths
+    git_dirs: list[Path] = field(default_factory=list)  # every .git folder (and submodule gitdir)
+    claude_dirs: list[Path] = field(default_factory=list)
+    sockets: list[Path] = field(default_factory=list)
+    entries: int = 0
+
+
+def walk_root(root: Path, *, find_sockets: bool, skip: frozenset[Path] = frozenset()) -> WalkResult:
+    """Walk ``root`` without following symlinks; collect protected names at any depth."""
+    result = WalkResult()
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            with os.scandir(folder) as it:
+                entries = list(it)
+        except OSError:
+            continue
+        result.entries += len(entries)
+        for entry in entries:
+            path = folder / entry.name
+            if path in skip:
+                continue
+            _visit(entry, path, result, stack, find_sockets)
+    return result
+
+
+def _visit(entry: os.DirEntry[str], path: Path, result: WalkResult, stack: list[Path], find_sockets: bool) -> None:
+    name = entry.name
+    if name in _SINGLE:
+        result.protected.append(path)
+    try:
+        is_dir = entry.is_dir(follow_symlinks=False)
+    except OSError:
+        return
+    if find_sockets and not is_dir and _is_socket(entry):
+        result.sockets.append(path)
+    if not is_dir:
+        return
+    if name == ".git":
+        _visit_gitdir(path, result)
+        return  # objects and refs are not ours to walk; modules are handled above
+    if name == ".claude":
+        result.claude_dirs.append(path)
+        result.protected += [path / t for t in _NESTED[".claude"] if os.path.lexists(path / t)]
+    if name not in _SINGLE:  # a protected folder is bound read-only whole
+        stack.append(path)
+
+
+def _is_socket(entry: os.DirEntry[str]) -> bool:
+    try:
+        return stat.S_ISSOCK(entry.stat(follow_symlinks=False).st_mode)
+    except OSError:
+        return False
+
+
+def _visit_gitdir(gitdir: Path, result: WalkResult) -> None:
+    """A git folder: its hooks and config, and those of submodules under modules/."""
+    pending = [gitdir]
+    while pending:
+        current = pending.pop()
+        result.git_dirs.append(current)
+        result.protected += [current / t for t in _NESTED[".git"] if os.path.lexists(current / t)]
+        modules = current / "modules"
+        try:
+            with os.scandir(modules) as it:
+                pending += [modules / e.name for e in it if e.is_dir(follow_symlinks=False)]
+        except OSError:
+            continue
+
+
+def reachable(path: Path, uid: int, gid: int) -> bool:
+    """Can ``uid``/``gid`` (no supplementary groups, no capabilities) look up ``path``?
+
+    A folder the agent cannot search (``/root`` as 0700) hides what is inside it already;
+    bwrap, which runs as the agent, could not even mount over it.
+    """
+    if uid == 0:
+        return True
+    for folder in reversed(path.parents):
+        try:
+            st = os.stat(folder)
+        except OSError:
+            return False
+        if st.st_uid == uid:
+            bit = stat.S_IXUSR
+        elif st.st_gid == gid:
+            bit = stat.S_IXGRP
+        else:
+            bit = stat.S_IXOTH
+        if not st.st_mode & bit:
+            return False
+    return True

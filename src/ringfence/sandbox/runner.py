@@ -1,0 +1,478 @@
+"""The thin part with side effects: run a ``SandboxPlan`` under bubblewrap.
+
+Sequence (each step fails closed: if it cannot be done, nothing runs):
+
+1. create a private runtime folder and the placeholders the plan asks for (journaled, so a
+   crashed run's placeholders are removed by the next one);
+2. fork a child that drops to the agent's ids, enters its own user + network namespace,
+   creates the proxy's listening socket there and hands it back (see ``netns``);
+3. the parent starts the proxy on that socket and tells the child to go; the child execs
+   bwrap with the seccomp program on an inherited fd;
+4. the parent forwards SIGINT/SIGTERM/SIGHUP to the sandboxed command, waits for bwrap and
+   returns the command's status (128+N for a signal), then stops the proxy and cleans up.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import shutil
+import signal
+import socket
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Protocol
+
+from ringfence.errors import SandboxError
+from ringfence.policy.model import Policy, UnixSockets
+from ringfence.sandbox import netns
+from ringfence.sandbox.bwrap import EMPTY_FILE_NAME, HostView, Identity, bwrap_argv, plan_bwrap
+from ringfence.sandbox.plan import SandboxPlan
+from ringfence.sandbox.probe import Kind, real, walk_root
+
+_FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
+_KILL_GRACE = 5.0
+
+
+class ProxyHandle(Protocol):
+    def stop(self) -> None: ...
+
+
+# Starts the proxy on the listening sockets the sandbox's namespace provides.
+ProxyStarter = Callable[[list[socket.socket]], ProxyHandle]
+
+
+def resolve_identity(policy: Policy, user: str | None) -> Identity:
+    """Who the agent runs as: ourselves, or (as root) never root."""
+    if os.getuid() != 0:
+        if user is not None and _lookup(user).pw_uid != os.getuid():
+            raise SandboxError("--user needs ringfence to run as root", hint="drop --user, or run as root")
+        return _identity(pwd.getpwuid(os.getuid()))
+    if user is not None:
+        entry = _lookup(user)
+    elif os.environ.get("SUDO_UID", "").isdigit() and int(os.environ["SUDO_UID"]) != 0:
+        entry = pwd.getpwuid(int(os.environ["SUDO_UID"]))
+    else:
+        entry = _owner_of(policy.sandbox.workspace)
+    if entry.pw_uid == 0:
+        raise SandboxError(
+            f"the workspace {policy.sandbox.workspace} is owned by root, and ringfence never runs an agent as root",
+            hint="pass --user USER (an unprivileged account that may write the workspace), or chown the workspace",
+        )
+    return _identity(entry)
+
+
+def _lookup(user: str) -> pwd.struct_passwd:
+    try:
+        return pwd.getpwuid(int(user)) if user.isdigit() else pwd.getpwnam(user)
+    except KeyError:
+        raise SandboxError(f"no such user: {user}", hint="pass an existing account to --user") from None
+
+
+def _owner_of(path: Path) -> pwd.struct_passwd:
+    try:
+        uid = os.stat(path).st_uid
+    except OSError as exc:
+        raise SandboxError(f"workspace {path}: {exc.strerror}", hint="pass an existing folder to --workspace") from None
+    try:
+        return pwd.getpwuid(uid)
+    except KeyError:
+        raise SandboxError(f"the workspace owner (uid {uid}) has no account", hint="pass --user USER") from None
+
+
+def _identity(entry: pwd.struct_passwd) -> Identity:
+    return Identity(entry.pw_uid, entry.pw_gid, Path(entry.pw_dir), entry.pw_name, entry.pw_shell or "/bin/sh")
+
+
+def homes_for(who: Identity) -> tuple[Path, ...]:
+    """Every home folder whose credential stores must be hidden: the caller's and the agent's."""
+    mine = Path(pwd.getpwuid(os.getuid()).pw_dir)
+    return (mine,) if mine == who.home else (mine, who.home)
+
+
+def gather_view(policy: Policy) -> HostView:
+    """Walk every writable root once (protected names, and host sockets when needed)."""
+    view = HostView()
+    find_sockets = policy.network.unix_sockets is UnixSockets.SANDBOX
+    hidden = frozenset(real(p) for p in policy.filesystem.deny_read)
+    for path in {real(p) for p in policy.filesystem.allow_write}:
+        if view.kind(path) is Kind.DIR:
+            view.walks[path] = walk_root(path, find_sockets=find_sockets, skip=hidden)
+    return view
+
+
+def check_workspace(policy: Policy) -> None:
+    workspace = policy.sandbox.workspace
+    if not workspace.is_dir():
+        raise SandboxError(f"workspace {workspace} is not a folder", hint="pass an existing folder to --workspace")
+
+
+def make_plan(policy: Policy, command: list[str], *, who: Identity, cwd: Path, env: dict[str, str]) -> SandboxPlan:
+    check_workspace(policy)
+    return plan_bwrap(
+        policy, command, who=who, view=gather_view(policy), caller_env=env, cwd=cwd, homes=homes_for(who)
+    )
+
+
+def find_bwrap() -> str:
+    path = shutil.which("bwrap")
+    if path is None:
+        raise SandboxError(
+            "bubblewrap (bwrap) is not installed",
+            hint="sudo apt-get install bubblewrap   (then run `ringfence doctor`)",
+        )
+    return path
+
+
+@dataclass
+class _Runtime:
+    """The run's private folder (bind sources) and the placeholders made on the host."""
+
+    folder: Path
+    journal: Path
+    made: list[Path] = field(default_factory=list)
+
+    def cleanup(self) -> None:
+        for path in reversed(self.made):
+            _remove_if_empty(path)
+        shutil.rmtree(self.folder, ignore_errors=True)
+        self.journal.unlink(missing_ok=True)
+
+
+def _remove_if_empty(path: Path) -> None:
+    try:
+        if path.is_dir() and not path.is_symlink():
+            path.rmdir()  # only succeeds if still empty
+        elif path.is_file() and path.stat().st_size == 0:
+            path.unlink()
+    except OSError:
+        pass
+
+
+def journal_dir() -> Path:
+    base = os.environ.get("XDG_STATE_HOME") or str(Path(pwd.getpwuid(os.getuid()).pw_dir) / ".local/state")
+    return Path(base) / "ringfence" / "placeholders"
+
+
+def recover_placeholders() -> None:
+    """Remove the placeholders of runs that died without cleaning up (their pid is gone)."""
+    folder = journal_dir()
+    if not folder.is_dir():
+        return
+    for journal in folder.glob("*.json"):
+        try:
+            data = json.loads(journal.read_text())
+            if _alive(int(data["pid"])):
+                continue
+            for path in reversed(data["paths"]):
+                _remove_if_empty(Path(path))
+            journal.unlink(missing_ok=True)
+        except (OSError, ValueError, KeyError):
+            continue
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _prepare_runtime(plan: SandboxPlan, run_id: str) -> _Runtime:
+    folder = Path(tempfile.mkdtemp(prefix=f"ringfence-{run_id}-"))
+    os.chmod(folder, 0o711)
+    (folder / EMPTY_FILE_NAME).touch(mode=0o444)
+    jdir = journal_dir()
+    jdir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    runtime = _Runtime(folder, jdir / f"{run_id}.json")
+    paths = [str(p.path) for p in plan.placeholders]
+    runtime.journal.write_text(json.dumps({"pid": os.getpid(), "paths": paths}))
+    try:
+        for holder in plan.placeholders:
+            if os.path.lexists(holder.path):
+                continue
+            if holder.is_dir:
+                holder.path.mkdir(mode=0o755)
+            else:
+                holder.path.touch(mode=0o444)
+            os.chown(holder.path, plan.uid, plan.gid, follow_symlinks=False)
+            runtime.made.append(holder.path)
+    except OSError as exc:
+        runtime.cleanup()
+        raise SandboxError(
+            f"cannot create the placeholder {exc.filename}: {exc.strerror}",
+            hint="make the workspace writable by the agent's user, or remove that path from allow_write",
+        ) from None
+    return runtime
+
+
+def _seccomp_fd(policy: Policy) -> int:
+    from ringfence.sandbox.seccomp import SeccompOptions, build_filter
+
+    program = build_filter(SeccompOptions(allow_unix_sockets=policy.network.unix_sockets is UnixSockets.SANDBOX))
+    fd = os.memfd_create("ringfence-seccomp", 0)  # not CLOEXEC: bwrap reads it
+    os.write(fd, program)
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
+
+
+@dataclass
+class _Child:
+    pid: int
+    control: socket.socket
+    listeners: list[socket.socket]
+    info_fd: int
+
+
+def _spawn(plan: SandboxPlan, argv_for: Callable[[int, int], list[str]], seccomp_fd: int) -> _Child:
+    parent_end, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    info_read, info_write = os.pipe()
+    os.set_inheritable(info_write, True)
+    argv = argv_for(seccomp_fd, info_write)
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child, reported through the socket
+        parent_end.close()
+        os.close(info_read)
+        _child(plan, argv, child_end)
+    child_end.close()
+    os.close(info_write)
+    return _receive(pid, parent_end, info_read, plan)
+
+
+def _child(plan: SandboxPlan, argv: list[str], control: socket.socket) -> None:  # pragma: no cover
+    try:
+        unblock_signals()
+        os.setpgid(0, 0)  # the terminal's Ctrl-C goes to ringfence, which forwards it
+        if os.getuid() == 0:
+            os.setgroups([])
+            os.setresgid(plan.gid, plan.gid, plan.gid)
+            os.setresuid(plan.uid, plan.uid, plan.uid)
+            netns.make_dumpable()
+        netns.enter_user_and_net_namespace()
+        netns.bring_up_loopback()
+        listeners = netns.listen_loopback(plan.proxy_port) if plan.proxy_port else []
+        socket.send_fds(control, [b"ready"], [s.fileno() for s in listeners])
+        for s in listeners:
+            s.close()
+        if control.recv(2) != b"go":
+            os._exit(125)
+        os.execve(argv[0], argv, plan.env)
+    except BaseException as exc:  # noqa: BLE001 - everything is reported to the parent
+        try:
+            control.sendall(f"error: {exc}".encode()[:1000])
+        finally:
+            os._exit(125)
+
+
+def _receive(pid: int, control: socket.socket, info_fd: int, plan: SandboxPlan) -> _Child:
+    count = 2 if plan.proxy_port else 0
+    msg, fds, _flags, _addr = socket.recv_fds(control, 1024, max(count, 1))
+    if msg != b"ready":
+        os.waitpid(pid, 0)
+        reason = msg.decode(errors="replace") or "the sandbox helper exited"
+        raise SandboxError(
+            f"cannot create the sandbox's network namespace: {reason}",
+            hint="run `ringfence doctor`: user and network namespaces must be available",
+        )
+    listeners = [socket.socket(fileno=fd) for fd in fds]
+    return _Child(pid, control, listeners, info_fd)
+
+
+def _status(wait_status: int) -> int:
+    if os.WIFSIGNALED(wait_status):
+        return 128 + os.WTERMSIG(wait_status)
+    return os.WEXITSTATUS(wait_status)
+
+
+class _StatusFd:
+    """bwrap's --json-status-fd: the sandbox init's pid first, its exit code at the end.
+
+    No exit code after bwrap ended means bwrap failed before the command ran.
+    """
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.data = b""
+        os.set_blocking(fd, False)
+
+    def _read(self) -> None:
+        while True:
+            try:
+                chunk = os.read(self.fd, 4096)
+            except BlockingIOError:
+                return
+            if not chunk:
+                return
+            self.data += chunk
+
+    def _value(self, key: str) -> int | None:
+        self._read()
+        for line in self.data.splitlines():
+            try:
+                doc = json.loads(line)
+            except ValueError:
+                continue
+            if key in doc:
+                return int(doc[key])
+        return None
+
+    def child_pid(self) -> int | None:
+        return self._value("child-pid")
+
+    def exit_code(self) -> int | None:
+        return self._value("exit-code")
+
+
+def block_signals() -> None:
+    """Block the forwarded signals (and SIGCHLD) in this thread and every thread it starts.
+
+    Call before any thread exists: a process-directed signal may otherwise land on a worker
+    thread while the main thread sleeps in waitpid(). ``wait_forwarding`` collects them
+    with sigtimedwait(2) instead; the sandbox's child unblocks them before exec.
+    """
+    signal.pthread_sigmask(signal.SIG_BLOCK, (*_FORWARDED, signal.SIGCHLD))
+
+
+def unblock_signals() -> None:
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, (*_FORWARDED, signal.SIGCHLD))
+
+
+class _Forwarder:
+    """Forwards the caller's signals to the sandboxed command's process group."""
+
+    def __init__(self, bwrap_pid: int, status: _StatusFd) -> None:
+        self.bwrap_pid = bwrap_pid
+        self.status = status
+
+    def wait(self) -> int:
+        """Wait for bwrap, forwarding signals meanwhile; returns its wait status."""
+        while True:
+            pid, wait_status = os.waitpid(self.bwrap_pid, os.WNOHANG)
+            if pid:
+                return wait_status
+            info = signal.sigtimedwait((*_FORWARDED, signal.SIGCHLD), 1.0)
+            if info is not None and info.si_signo != signal.SIGCHLD:
+                self._handle(info.si_signo)
+
+    def _handle(self, signum: int) -> None:
+        target = self._command_pid()
+        if target is None:
+            if signum != signal.SIGINT:
+                _kill(self.bwrap_pid, signal.SIGKILL)
+            return
+        # bwrap's --new-session makes the sandbox's init the session and group leader; the
+        # command is in that group. The init ignores signals it has no handler for
+        # (pid_namespaces(7)), so the whole group can be signalled.
+        try:
+            _killpg(os.getpgid(target), signum)
+        except ProcessLookupError:
+            pass
+
+    def _command_pid(self) -> int | None:
+        init = self.status.child_pid()
+        if init is None:
+            return None
+        try:
+            children = Path(f"/proc/{init}/task/{init}/children").read_text().split()
+        except OSError:
+            return None
+        return int(children[0]) if children else None
+
+    def kill_all(self) -> None:
+        """The sandbox's init is pid 1 of its namespace: killing it ends every process inside."""
+        init = self.status.child_pid()
+        if init is not None:
+            _kill(init, signal.SIGKILL)
+        _kill(self.bwrap_pid, signal.SIGKILL)
+
+
+def _kill(pid: int, sig: int) -> None:
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _killpg(pgid: int, sig: int) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+@dataclass
+class RunResult:
+    status: int
+    duration: float
+    placeholders_removed: int = 0
+
+
+def execute(plan: SandboxPlan, policy: Policy, *, run_id: str, start_proxy: ProxyStarter | None) -> RunResult:
+    """Run ``plan``; returns the command's status. Raises ``SandboxError`` if setup fails."""
+    bwrap = find_bwrap()
+    runtime = _prepare_runtime(plan, run_id)
+    seccomp_fd = _seccomp_fd(policy)
+    started = time.monotonic()
+    try:
+        child = _spawn(
+            plan,
+            lambda sfd, ifd: bwrap_argv(plan, bwrap=bwrap, runtime=runtime.folder, seccomp_fd=sfd, info_fd=ifd),
+            seccomp_fd,
+        )
+        return RunResult(_supervise(child, start_proxy), time.monotonic() - started, len(runtime.made))
+    finally:
+        os.close(seccomp_fd)
+        runtime.cleanup()
+
+
+def _supervise(child: _Child, start_proxy: ProxyStarter | None) -> int:
+    status = _StatusFd(child.info_fd)
+    forwarder = _Forwarder(child.pid, status)
+    proxy: ProxyHandle | None = None
+    try:
+        if child.listeners and start_proxy is not None:
+            proxy = start_proxy(child.listeners)
+        child.control.sendall(b"go")
+        _check_exec(child)
+        wait_status = forwarder.wait()
+        if status.exit_code() is None:
+            raise SandboxError(
+                f"bubblewrap could not set up the sandbox (status {_status(wait_status)}; its message is above)",
+                hint="run `ringfence doctor`, and check the paths in the policy",
+            )
+        return _status(wait_status)
+    except BaseException:
+        forwarder.kill_all()
+        _reap(child.pid)
+        raise
+    finally:
+        if proxy is not None:
+            proxy.stop()
+        for s in child.listeners:
+            s.close()
+        child.control.close()
+        os.close(child.info_fd)
+
+
+def _check_exec(child: _Child) -> None:
+    """After "go", the child's end closes on a successful exec (CLOEXEC) or reports an error."""
+    data = child.control.recv(1024)
+    if data:
+        _reap(child.pid)
+        raise SandboxError(
+            f"cannot start bubblewrap: {data.decode(errors='replace')}",
+            hint="run `ringfence doctor`",
+        )
+
+
+def _reap(pid: int) -> None:
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
