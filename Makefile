@@ -4,12 +4,12 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := bubblewrap curl iproute2 procps util-linux
+APT_PACKAGES := bubblewrap curl git iproute2 procps util-linux python3 python3-venv gcc libc6-dev
 
 .PHONY: demo test setup system-packages venv lint typecheck bench clean
 
 demo: setup
-	$(PY) -m ringfence.demo
+	$(PY) demo/demo.py
 
 test: setup
 	bash tests/run.sh

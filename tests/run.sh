@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# The whole test suite, the way CI runs it (called by `make test`).
+#
+# 1. As the invoking user (root in CI): every test. Boundary tests then run the agent as the
+#    unprivileged account $RINGFENCE_TEST_USER (created here when missing).
+# 2. When root: the boundary tests again with ringfence itself unprivileged, as that account,
+#    from a world-readable copy of the tree with a venv of the system Python (the developer's
+#    venv may live under a home folder that account cannot read).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=${VENV:-.venv}
+TEST_USER=${RINGFENCE_TEST_USER:-rftest}
+export RINGFENCE_TEST_USER=$TEST_USER
+
+if [ "$(id -u)" = 0 ] && ! id "$TEST_USER" >/dev/null 2>&1; then
+  useradd --create-home --shell /bin/sh "$TEST_USER"
+fi
+
+echo "== tests as $(id -un)"
+"$VENV/bin/python" -m pytest -p no:cacheprovider "$@"
+
+if [ "$(id -u)" != 0 ]; then
+  exit 0
+fi
+
+echo "== boundary tests with ringfence itself running as $TEST_USER"
+COPY=/tmp/ringfence-unprivileged-tests
+rm -rf "$COPY"
+mkdir -p "$COPY"
+cp -r src tests pyproject.toml README.md "$COPY/"
+find "$COPY" -name __pycache__ -prune -exec rm -rf {} +
+SYSTEM_PYTHON=${SYSTEM_PYTHON:-/usr/bin/python3}
+"$SYSTEM_PYTHON" -m venv "$COPY/venv"
+"$COPY/venv/bin/pip" install -q --disable-pip-version-check "$COPY[test,fast]"
+chmod -R a+rX "$COPY"
+cd "$COPY"  # the account may not be able to enter the checkout
+runuser -u "$TEST_USER" -- env HOME="$(getent passwd "$TEST_USER" | cut -d: -f6)" \
+  "$COPY/venv/bin/python" -m pytest -p no:cacheprovider --rootdir "$COPY" -m boundary "$COPY/tests" "$@"
+rm -rf "$COPY"
