@@ -7,6 +7,7 @@ needs them: ``ringfence run`` must start fast.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -85,4 +86,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_main() -> None:
-    sys.exit(main())
+    status = main()
+    # Every command has closed what it opened (the audit log, the proxy) by now; skipping the
+    # interpreter's finalisation saves start-up-sized time on every run.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)

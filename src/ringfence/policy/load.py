@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import os
 import pwd
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 from ringfence.errors import PolicyError
 from ringfence.policy.hosts import HostRuleError, parse_host_rule
@@ -87,6 +89,8 @@ class Overrides:
 
 def read_layer(path: Path, home: Path) -> Layer:
     """Parse and validate one policy file; raises ``PolicyError`` naming file and key."""
+    import tomllib  # only when a policy file exists
+
     source = str(path)
     try:
         with open(path, "rb") as fh:

@@ -17,14 +17,12 @@ from __future__ import annotations
 import json
 import os
 import pwd
-import shutil
 import signal
 import socket
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ringfence.errors import SandboxError
 from ringfence.policy.model import Policy, UnixSockets
@@ -34,15 +32,23 @@ from ringfence.sandbox.plan import SandboxPlan
 from ringfence.sandbox.probe import Kind, real, walk_root
 
 _FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
+_ABORT = signal.SIGUSR2  # sent to ourselves when a part outside the sandbox fails mid-run
+_WAITED = (*_FORWARDED, _ABORT, signal.SIGCHLD)
 _KILL_GRACE = 5.0
+
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 class ProxyHandle(Protocol):
     def stop(self) -> None: ...
 
 
-# Starts the proxy on the listening sockets the sandbox's namespace provides.
-ProxyStarter = Callable[[list[socket.socket]], ProxyHandle]
+class ProxyStarter(Protocol):
+    """Starts the proxy on the listening sockets the sandbox's namespace provides."""
+
+    def __call__(self, listeners: list[socket.socket], /) -> ProxyHandle: ...
 
 
 def resolve_identity(policy: Policy, user: str | None) -> Identity:
@@ -117,8 +123,16 @@ def make_plan(policy: Policy, command: list[str], *, who: Identity, cwd: Path, e
     )
 
 
+def _which(name: str) -> str | None:
+    for folder in os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin").split(os.pathsep):
+        candidate = os.path.join(folder or ".", name)
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
 def find_bwrap() -> str:
-    path = shutil.which("bwrap")
+    path = _which("bwrap")
     if path is None:
         raise SandboxError(
             "bubblewrap (bwrap) is not installed",
@@ -138,7 +152,12 @@ class _Runtime:
     def cleanup(self) -> None:
         for path in reversed(self.made):
             _remove_if_empty(path)
-        shutil.rmtree(self.folder, ignore_errors=True)
+        for name in (EMPTY_FILE_NAME,):
+            (self.folder / name).unlink(missing_ok=True)
+        try:
+            self.folder.rmdir()
+        except OSError:
+            pass
         self.journal.unlink(missing_ok=True)
 
 
@@ -185,7 +204,8 @@ def _alive(pid: int) -> bool:
 
 
 def _prepare_runtime(plan: SandboxPlan, run_id: str) -> _Runtime:
-    folder = Path(tempfile.mkdtemp(prefix=f"ringfence-{run_id}-"))
+    folder = Path(os.environ.get("TMPDIR") or "/tmp") / f"ringfence-{run_id}-{os.urandom(4).hex()}"
+    folder.mkdir(mode=0o700)  # a fresh random name: mkdir fails rather than reuse anything
     os.chmod(folder, 0o711)
     (folder / EMPTY_FILE_NAME).touch(mode=0o444)
     jdir = journal_dir()
@@ -336,11 +356,16 @@ def block_signals() -> None:
     thread while the main thread sleeps in waitpid(). ``wait_forwarding`` collects them
     with sigtimedwait(2) instead; the sandbox's child unblocks them before exec.
     """
-    signal.pthread_sigmask(signal.SIG_BLOCK, (*_FORWARDED, signal.SIGCHLD))
+    signal.pthread_sigmask(signal.SIG_BLOCK, _WAITED)
 
 
 def unblock_signals() -> None:
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, (*_FORWARDED, signal.SIGCHLD))
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _WAITED)
+
+
+def abort_run() -> None:
+    """From any thread: stop the sandbox now (fail closed when the proxy dies)."""
+    os.kill(os.getpid(), _ABORT)
 
 
 class _Forwarder:
@@ -356,8 +381,12 @@ class _Forwarder:
             pid, wait_status = os.waitpid(self.bwrap_pid, os.WNOHANG)
             if pid:
                 return wait_status
-            info = signal.sigtimedwait((*_FORWARDED, signal.SIGCHLD), 1.0)
-            if info is not None and info.si_signo != signal.SIGCHLD:
+            info = signal.sigtimedwait(_WAITED, 1.0)
+            if info is None or info.si_signo == signal.SIGCHLD:
+                continue
+            if info.si_signo == _ABORT:
+                self.kill_all()
+            else:
                 self._handle(info.si_signo)
 
     def _handle(self, signum: int) -> None:
