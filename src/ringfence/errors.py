@@ -34,6 +34,12 @@ class RingfenceError(Exception):
         return self.message
 
 
+class UsageError(RingfenceError):
+    """The command line is wrong: nothing ran."""
+
+    exit_code = ExitCode.USAGE
+
+
 class PolicyError(RingfenceError):
     """A policy file, layer or flag is malformed; names the file, the key and the expected form."""
 

@@ -480,3 +480,10 @@ def test_write_failure_fails_closed(db: Path) -> None:
         assert out[name].startswith(f"cannot write the audit log {db}"), (name, out[name])
     logged = [line for line in result.stderr.splitlines() if line.startswith("ringfence:")]
     assert len(logged) == 1, result.stderr  # reported once, not once per record
+
+
+def test_schema_decisions_match_the_record_enum() -> None:
+    from ringfence.audit.record import Decision
+    from ringfence.audit.schema import DECISIONS
+
+    assert DECISIONS == tuple(d.value for d in Decision)

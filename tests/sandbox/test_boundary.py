@@ -372,3 +372,35 @@ def test_dry_run_prints_the_plan_and_runs_nothing(rf: Ringfence) -> None:
     assert "ghp_supersecretvalue" not in proc.stdout
     assert not (rf.workspace / "ran").exists()
     assert not (rf.workspace / ".bashrc").exists()  # a dry run creates no placeholder either
+
+
+def _on_a_terminal(argv: list[str], cwd: Path, send: bytes = b"", timeout: float = 30) -> bytes:
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.chdir(cwd)
+        os.execv(argv[0], argv)
+    if send:
+        os.write(fd, send)
+    output = b""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 1)
+        if ready:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            output += chunk
+    os.waitpid(pid, 0)
+    return output
+
+
+def test_the_terminal_passes_through(rf: Ringfence) -> None:
+    """An interactive agent gets the terminal: it is a tty, has a size, and reads typed input."""
+    script = "[ -t 0 ] && [ -t 1 ] && echo is-a-tty; stty size; read line; echo got:$line"
+    out = _on_a_terminal([sys.executable, *rf.run_args()[1:], "--", "/bin/sh", "-c", script], rf.workspace,
+                         send=b"hello\n")
+    assert b"is-a-tty" in out, out
+    assert b"got:hello" in out, out

@@ -7,11 +7,11 @@ renderers (and with them sqlite3 and threading) load on first use, not here.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING
+TYPE_CHECKING = False  # see ringfence._struct: typing is not imported at run time
 
-from ringfence.audit.record import AuditRow, ConnectionRecord, Decision
 
 if TYPE_CHECKING:
+    from ringfence.audit.record import AuditRow, ConnectionRecord, Decision
     from ringfence.audit.queries import parse_since, query
     from ringfence.audit.render import render_json_lines, render_table
     from ringfence.audit.store import AuditLog
@@ -28,6 +28,9 @@ __all__ = [
 ]
 
 _LAZY = {
+    "AuditRow": "record",
+    "ConnectionRecord": "record",
+    "Decision": "record",
     "AuditLog": "store",
     "query": "queries",
     "parse_since": "queries",

@@ -28,14 +28,19 @@ import stat
 import sys
 import threading
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
+
+from ringfence._struct import record as struct
 
 from ringfence.audit import schema
-from ringfence.audit.record import ConnectionRecord
 from ringfence.errors import AuditError
+
+TYPE_CHECKING = False  # see ringfence._struct: typing is not imported at run time
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from types import TracebackType
+
+    from ringfence.audit.record import ConnectionRecord
 
 MAX_QUEUED = 100_000  # records waiting for the writer; beyond this, record() refuses
 MAX_BATCH = 10_000  # queue items written in one transaction
@@ -65,7 +70,7 @@ class _Reply:
             raise _fresh(self._error)
 
 
-@dataclass(frozen=True)
+@struct
 class _StartRun:
     run_id: str
     command: str
@@ -74,7 +79,7 @@ class _StartRun:
     reply: _Reply
 
 
-@dataclass(frozen=True)
+@struct
 class _EndRun:
     run_id: str
     ended: float
@@ -82,12 +87,12 @@ class _EndRun:
     reply: _Reply
 
 
-@dataclass(frozen=True)
+@struct
 class _Flush:
     reply: _Reply
 
 
-@dataclass(frozen=True)
+@struct
 class _Stop:
     reply: _Reply
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import asdict
+from ringfence._struct import asdict
 
 from ringfence.errors import ExitCode
 

@@ -6,7 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
-from ringfence.errors import ExitCode, PolicyError
+from ringfence.errors import ExitCode, UsageError
 
 
 def _audit_path(args: argparse.Namespace) -> Path:
@@ -26,9 +26,9 @@ def cmd_log(args: argparse.Namespace) -> int:
         try:
             since = time.time() - parse_since(args.since)
         except ValueError:
-            raise PolicyError(f"--since {args.since!r} is not an age", expected="e.g. 30s, 10m, 2h, 1d") from None
+            raise UsageError(f"--since {args.since!r} is not an age", hint="give one such as 30s, 10m, 2h or 1d") from None
     if args.limit < 1:
-        raise PolicyError("--limit must be at least 1")
+        raise UsageError(f"--limit {args.limit} is not a count", hint="give 1 or more")
     rows = query(_audit_path(args), denied_only=args.denied, since=since, run_id=args.run, limit=args.limit)
     text = render_json_lines(rows) if args.json else render_table(rows)
     if text:

@@ -11,15 +11,14 @@ import secrets
 import sys
 
 from ringfence.cli.common import policy_from_args
-from ringfence.errors import ExitCode, PolicyError
+from ringfence.errors import ExitCode, UsageError
 
 
 def cmd_proxy(args: argparse.Namespace) -> int:
     from ringfence.audit.store import AuditLog
     from ringfence.proxy import ProxyConfig, serve_forever
 
-    if not args.listen.startswith(("unix:", "tcp:")):
-        raise PolicyError(f"--listen {args.listen!r} is not a listen address", expected="unix:PATH or tcp:HOST:PORT")
+    check_listen(args.listen)
     policy = policy_from_args(args)
     run_id = "proxy-" + secrets.token_hex(4)
     config = ProxyConfig(rules=policy.network.rules(), run_id=run_id)
@@ -28,8 +27,24 @@ def cmd_proxy(args: argparse.Namespace) -> int:
         allowed = ", ".join(policy.network.allow) or "nothing"
         print(f"ringfence proxy: listening on {args.listen}; allowing {allowed}; audit {policy.audit.path}",
               file=sys.stderr)
+        status = ExitCode.SETUP
         try:
             serve_forever(config, audit, args.listen)
+            status = ExitCode.OK
         finally:
-            audit.end_run(run_id, 0)
+            audit.end_run(run_id, status)
     return ExitCode.OK
+
+
+def check_listen(listen: str) -> None:
+    """``unix:PATH`` or ``tcp:HOST:PORT`` with a port from 1 to 65535; else a usage error."""
+    kind, _, rest = listen.partition(":")
+    host, _, port = rest.rpartition(":")
+    if kind == "unix" and rest:
+        return
+    if kind == "tcp" and host and port.isdigit() and 0 < int(port) < 65536:
+        return
+    raise UsageError(
+        f"--listen {listen!r} is not a listen address",
+        hint="give unix:PATH or tcp:HOST:PORT (PORT from 1 to 65535), e.g. tcp:127.0.0.1:3128",
+    )

@@ -9,13 +9,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shlex
 import sys
 import threading
-from typing import TYPE_CHECKING
+TYPE_CHECKING = False  # see ringfence._struct: typing is not imported at run time
 
 from ringfence.cli.common import policy_from_args
-from ringfence.errors import ExitCode, ProxyError, RingfenceError
+from ringfence.errors import ExitCode, ProxyError, UsageError
 from ringfence.policy import Policy
 
 if TYPE_CHECKING:
@@ -33,7 +32,7 @@ def _command(args: argparse.Namespace) -> list[str]:
     if command and command[0] == "--":
         command = command[1:]
     if not command:
-        raise RingfenceError("no command given", hint="ringfence run [flags] -- CMD [ARGS...]")
+        raise UsageError("no command given", hint="ringfence run [flags] -- CMD [ARGS...]")
     return command
 
 
@@ -54,14 +53,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     runner.recover_placeholders()  # a crashed run's placeholders go before we look at the disk
     with AuditLog.open(policy.audit.path) as audit:  # exists before the plan, which hides it
         plan = runner.make_plan(policy, command, who=who, cwd=_path(cwd), env=dict(os.environ))
-        audit.start_run(run_id, shlex.join(command), [str(s) for s in policy.sources])
+        from ringfence.audit.redact import redact_command
+
+        logged = redact_command(command)  # the audit log keeps the shape, never a typed secret
+        audit.start_run(run_id, logged, [str(s) for s in policy.sources])
         sink = _CountingSink(audit)
         status = -1
         background: _BackgroundProxy | None = None
 
         def start(listeners: list[socket.socket]) -> ProxyHandle:
             nonlocal background
-            background = _BackgroundProxy(lambda: _start_proxy(policy, run_id, shlex.join(command), sink, listeners))
+            background = _BackgroundProxy(lambda: _start_proxy(policy, run_id, logged, sink, listeners))
             return background
 
         try:

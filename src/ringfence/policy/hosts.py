@@ -15,7 +15,7 @@ Rules this module keeps:
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+from ringfence._struct import record
 from enum import Enum
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -110,7 +110,7 @@ def _port(rule: str, text: str) -> int:
     return int(text)
 
 
-@dataclass(frozen=True)
+@record
 class HostRule:
     """One parsed host rule; ``text`` is what the policy said, for messages and the audit log."""
 
@@ -201,7 +201,7 @@ def _ip_or_none(text: str) -> IPAddress | None:
         return None
 
 
-@dataclass(frozen=True)
+@record
 class Verdict:
     """The outcome of matching a destination against the allow and deny lists."""
 

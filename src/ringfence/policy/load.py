@@ -13,9 +13,13 @@ from __future__ import annotations
 
 import os
 import pwd
-from dataclasses import dataclass, field
+from ringfence._struct import field, record
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+TYPE_CHECKING = False  # see ringfence._struct: typing is not imported at run time
+if TYPE_CHECKING:
+    TYPE_CHECKING = False  # see ringfence._struct: typing is not imported at run time
+if TYPE_CHECKING:
+    from typing import Any
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -68,7 +72,7 @@ def home_of_invoker() -> Path:
         return Path(os.environ.get("HOME", "/"))
 
 
-@dataclass
+@record(frozen=False)
 class Layer:
     """One parsed policy file (or the flags), with paths already resolved."""
 
@@ -76,7 +80,7 @@ class Layer:
     values: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-@dataclass
+@record(frozen=False)
 class Overrides:
     """What the command-line flags add to the merged policy."""
 
@@ -131,7 +135,7 @@ def _names(keys: dict[str, Any]) -> str:
     return ", ".join(sorted(keys))
 
 
-@dataclass(frozen=True)
+@record
 class _Ctx:
     source: str
     key: str

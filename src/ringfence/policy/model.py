@@ -7,7 +7,7 @@ the shapes and the built-in lists.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from ringfence._struct import field, record
 from enum import Enum
 from pathlib import Path
 
@@ -69,14 +69,14 @@ class UnixSockets(Enum):
     SANDBOX = "sandbox"  # allowed, but no socket of the host is reachable by any path
 
 
-@dataclass(frozen=True)
+@record
 class SandboxPolicy:
     workspace: Path
     env: tuple[str, ...] = DEFAULT_ENV
     tmp_size: int = DEFAULT_TMP_SIZE
 
 
-@dataclass(frozen=True)
+@record
 class FilesystemPolicy:
     deny_read: tuple[Path, ...] = ()
     allow_read: tuple[Path, ...] = ()  # re-allows built-in deny_read entries only
@@ -84,7 +84,7 @@ class FilesystemPolicy:
     deny_write: tuple[Path, ...] = ()
 
 
-@dataclass(frozen=True)
+@record
 class NetworkPolicy:
     allow: tuple[str, ...] = ()
     deny: tuple[str, ...] = ()
@@ -95,12 +95,12 @@ class NetworkPolicy:
         return HostRules.parse(self.allow if self.enabled else (), self.deny)
 
 
-@dataclass(frozen=True)
+@record
 class AuditPolicy:
     path: Path
 
 
-@dataclass(frozen=True)
+@record
 class Policy:
     """The merged, validated policy of one run."""
 

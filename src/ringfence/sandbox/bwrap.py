@@ -20,7 +20,7 @@ protected file leads to the mask (bwrap resolves mount destinations the same way
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from ringfence._struct import field, record
 from pathlib import Path
 
 from ringfence.policy.model import PROTECTED_DIRS, PROTECTED_NAMES, Policy, UnixSockets
@@ -35,7 +35,7 @@ RUN_SIZE = 16 << 20
 _ROOT_PLACEHOLDERS = tuple(n for n in PROTECTED_NAMES if not n.startswith(".git/"))
 
 
-@dataclass(frozen=True)
+@record
 class Identity:
     """Who the agent runs as inside the sandbox."""
 
@@ -46,7 +46,7 @@ class Identity:
     shell: str = "/bin/sh"
 
 
-@dataclass
+@record(frozen=False)
 class HostView:
     """A snapshot of the host facts the planner depends on (see ``probe``)."""
 

@@ -11,13 +11,13 @@ import os
 import re
 import shutil
 import subprocess
-from dataclasses import dataclass
+from ringfence._struct import record
 from pathlib import Path
 
 MIN_BWRAP = (0, 8, 0)  # --disable-userns
 
 
-@dataclass(frozen=True)
+@record
 class Check:
     name: str
     ok: bool

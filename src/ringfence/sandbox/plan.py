@@ -7,10 +7,12 @@ which mount points must be created on the host first (and removed afterwards).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from ringfence._struct import field, record
 from enum import Enum
 from pathlib import Path
-from typing import Any
+TYPE_CHECKING = False  # see ringfence._struct: typing is not imported at run time
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class MountKind(Enum):
@@ -23,7 +25,7 @@ class MountKind(Enum):
     PROC = "proc"  # a procfs of the sandbox's own pid namespace
 
 
-@dataclass(frozen=True)
+@record
 class Mount:
     kind: MountKind
     dest: Path
@@ -42,7 +44,7 @@ class Mount:
         return out
 
 
-@dataclass(frozen=True)
+@record
 class Placeholder:
     """A mount point ringfence creates on the host for a protected name that does not exist.
 
@@ -54,7 +56,7 @@ class Placeholder:
     is_dir: bool
 
 
-@dataclass(frozen=True)
+@record
 class SandboxPlan:
     backend: str
     command: tuple[str, ...]

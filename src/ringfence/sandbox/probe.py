@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass, field
+from ringfence._struct import field, record
 from enum import Enum
 from pathlib import Path
 
@@ -55,7 +55,7 @@ for _name in PROTECTED_NAMES:
         _NESTED[_head] = _NESTED.get(_head, ()) + (_tail,)
 
 
-@dataclass
+@record(frozen=False)
 class WalkResult:
     """Protected items found under one writable root, and host sockets (when asked for)."""
 

@@ -20,9 +20,9 @@ import pwd
 import signal
 import socket
 import time
-from dataclasses import dataclass, field
+from ringfence._struct import field, record
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+TYPE_CHECKING = False  # see ringfence._struct: typing is not imported at run time
 
 from ringfence.errors import SandboxError
 from ringfence.policy.model import Policy, UnixSockets
@@ -31,7 +31,9 @@ from ringfence.sandbox.bwrap import EMPTY_FILE_NAME, HostView, Identity, bwrap_a
 from ringfence.sandbox.plan import SandboxPlan
 from ringfence.sandbox.probe import Kind, real, walk_root
 
-_FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
+# SIGWINCH too: the terminal tells its foreground group (ringfence) about a resize, and an
+# interactive agent must hear of it to redraw.
+_FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGWINCH)
 _ABORT = signal.SIGUSR2  # sent to ourselves when a part outside the sandbox fails mid-run
 _WAITED = (*_FORWARDED, _ABORT, signal.SIGCHLD)
 _KILL_GRACE = 5.0
@@ -39,16 +41,15 @@ _KILL_GRACE = 5.0
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from typing import Protocol
 
+    class ProxyHandle(Protocol):
+        def stop(self) -> None: ...
 
-class ProxyHandle(Protocol):
-    def stop(self) -> None: ...
+    class ProxyStarter(Protocol):
+        """Starts the proxy on the listening sockets the sandbox's namespace provides."""
 
-
-class ProxyStarter(Protocol):
-    """Starts the proxy on the listening sockets the sandbox's namespace provides."""
-
-    def __call__(self, listeners: list[socket.socket], /) -> ProxyHandle: ...
+        def __call__(self, listeners: list[socket.socket], /) -> ProxyHandle: ...
 
 
 def resolve_identity(policy: Policy, user: str | None) -> Identity:
@@ -141,7 +142,7 @@ def find_bwrap() -> str:
     return path
 
 
-@dataclass
+@record(frozen=False)
 class _Runtime:
     """The run's private folder (bind sources) and the placeholders made on the host."""
 
@@ -242,7 +243,7 @@ def _seccomp_fd(policy: Policy) -> int:
     return fd
 
 
-@dataclass
+@record(frozen=False)
 class _Child:
     pid: int
     control: socket.socket
@@ -392,7 +393,7 @@ class _Forwarder:
     def _handle(self, signum: int) -> None:
         target = self._command_pid()
         if target is None:
-            if signum != signal.SIGINT:
+            if signum not in (signal.SIGINT, signal.SIGWINCH):
                 _kill(self.bwrap_pid, signal.SIGKILL)
             return
         # bwrap's --new-session makes the sandbox's init the session and group leader; the
@@ -435,7 +436,7 @@ def _killpg(pgid: int, sig: int) -> None:
         pass
 
 
-@dataclass
+@record(frozen=False)
 class RunResult:
     status: int
     duration: float

@@ -30,7 +30,7 @@ import errno
 import os
 import struct
 from collections.abc import Sequence
-from dataclasses import dataclass
+from ringfence._struct import record
 from functools import lru_cache
 
 from ringfence.errors import SandboxError
@@ -47,7 +47,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
+@record
 class SeccompOptions:
     """What the policy may loosen; everything else in the filter is fixed."""
 
@@ -237,7 +237,7 @@ ARCHES = tuple(_ARCHES)
 # --- what is refused, and why -----------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class Refusal:
     """One line of ``describe()``: a syscall, when it is refused, the result and why."""
 
