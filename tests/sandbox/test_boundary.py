@@ -404,3 +404,19 @@ def test_the_terminal_passes_through(rf: Ringfence) -> None:
                          send=b"hello\n")
     assert b"is-a-tty" in out, out
     assert b"got:hello" in out, out
+
+
+def test_a_dead_proxy_stops_the_run(rf: Ringfence) -> None:
+    """Fail closed: if the proxy dies mid-run, the sandbox is stopped and the run fails (3)."""
+    script = "echo started; while :; do sleep 0.1; done"
+    argv = rf.run_args("--allow-domain", "127.0.0.1") + ["--", "/bin/sh", "-c", script]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=rf.workspace)
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "started"
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+    proxies = [int(c) for c in children if "bwrap" not in os.readlink(f"/proc/{c}/exe")]
+    assert len(proxies) == 1, children
+    os.kill(proxies[0], signal.SIGKILL)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 3, err
+    assert "proxy exited unexpectedly" in err and "sandbox was stopped" in err

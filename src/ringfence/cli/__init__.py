@@ -6,13 +6,18 @@ needs them: ``ringfence run`` must start fast.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
+from types import SimpleNamespace
 from pathlib import Path
 
 from ringfence import __version__
 from ringfence.errors import ExitCode, RingfenceError
+
+
+TYPE_CHECKING = False  # see ringfence._struct: typing is not imported at run time
+if TYPE_CHECKING:
+    import argparse
 
 
 def _policy_flags(p: argparse.ArgumentParser) -> None:
@@ -25,6 +30,8 @@ def _policy_flags(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    import argparse
+
     parser = argparse.ArgumentParser(
         prog="ringfence",
         description="Run an AI agent inside an isolation boundary whose only way out is an audited egress proxy.",
@@ -56,11 +63,64 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# `ringfence run`'s flags, parsed without building the argparse parser (whose help
+# formatter alone loads shutil and locale): start-up time is a feature. Anything this
+# does not understand (--help, a typo) goes to argparse, which explains.
+_RUN_VALUE_FLAGS = {
+    "--policy": "policy",
+    "--workspace": "workspace",
+    "--allow-domain": "allow_domain",
+    "--allow-write": "allow_write",
+    "--deny-read": "deny_read",
+    "--user": "user",
+}
+_RUN_SWITCHES = {"--no-network": "no_network", "--dry-run": "dry_run"}
+_REPEATED = {"allow_domain", "allow_write", "deny_read"}
+_PATHS = {"policy", "workspace", "allow_write", "deny_read"}
+
+
+def parse_run_fast(argv: list[str]) -> argparse.Namespace | None:
+    """``run [flags] [--] CMD...`` as argparse would parse it, or None to let argparse do it."""
+    from pathlib import Path
+
+    values: dict[str, object] = {"cmd": "run", "policy": None, "workspace": None, "allow_domain": [],
+                                 "allow_write": [], "deny_read": [], "no_network": False, "user": None,
+                                 "dry_run": False, "command": []}
+    i = 1
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--" or not arg.startswith("-"):
+            values["command"] = argv[i:]
+            return SimpleNamespace(**values)  # type: ignore[return-value]  # duck-types Namespace
+        flag, eq, inline = arg.partition("=")
+        if flag in _RUN_SWITCHES and not eq:
+            values[_RUN_SWITCHES[flag]] = True
+        elif flag in _RUN_VALUE_FLAGS:
+            if not eq:
+                i += 1
+                if i >= len(argv):
+                    return None
+                inline = argv[i]
+            name = _RUN_VALUE_FLAGS[flag]
+            value: object = Path(inline) if name in _PATHS else inline
+            if name in _REPEATED:
+                values[name].append(value)  # type: ignore[attr-defined]
+            else:
+                values[name] = value
+        else:
+            return None
+        i += 1
+    return SimpleNamespace(**values)  # type: ignore[return-value]
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_run_fast(argv) if argv[:1] == ["run"] else None
+    if args is None:
+        parser = build_parser()
+        args = parser.parse_args(argv)
     if args.cmd is None:
-        parser.print_help()
+        build_parser().print_help()
         return ExitCode.USAGE
     try:
         if args.cmd == "run":

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 from pathlib import Path
+
+TYPE_CHECKING = False  # see ringfence._struct: typing is not imported at run time
+if TYPE_CHECKING:
+    import argparse
 
 from ringfence.policy import Overrides, Policy, load_policy
 

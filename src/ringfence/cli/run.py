@@ -1,23 +1,21 @@
 """``ringfence run [flags] -- CMD``: the sandbox, the proxy and the audit log together.
 
-Start-up time is a feature here (the agent may be started often): the proxy's event loop
-is started in the background while the sandbox starts, and heavy modules load lazily.
+Start-up time is a feature here (the agent may be started often): the proxy starts in a
+process of its own while the sandbox starts, and heavy modules load lazily.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import sys
-import threading
 TYPE_CHECKING = False  # see ringfence._struct: typing is not imported at run time
 
 from ringfence.cli.common import policy_from_args
-from ringfence.errors import ExitCode, ProxyError, UsageError
+from ringfence.errors import ExitCode, UsageError
 from ringfence.policy import Policy
 
 if TYPE_CHECKING:
+    import argparse
     import socket
     from collections.abc import Callable
 
@@ -57,27 +55,22 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         logged = redact_command(command)  # the audit log keeps the shape, never a typed secret
         audit.start_run(run_id, logged, [str(s) for s in policy.sources])
-        sink = _CountingSink(audit)
         status = -1
-        background: _BackgroundProxy | None = None
+        proxy: _ProxyProcess | None = None
 
         def start(listeners: list[socket.socket]) -> ProxyHandle:
-            nonlocal background
-            background = _BackgroundProxy(lambda: _start_proxy(policy, run_id, logged, sink, listeners))
-            return background
+            nonlocal proxy
+            proxy = _ProxyProcess(policy, run_id, logged, listeners)
+            return proxy
 
         try:
-            result = runner.execute(plan, policy, run_id=run_id, start_proxy=start if plan.proxy_port else None)
-            status = result.status
-            if background is not None and background.error is not None:
-                raise ProxyError(f"the proxy failed, so the run was stopped: {background.error}",
-                                 hint="run `ringfence doctor`; report this if it persists")
+            status = runner.execute(plan, policy, run_id=run_id, start_proxy=start if plan.proxy_port else None).status
         finally:
             audit.end_run(run_id, status)
-    if sink.denied:
-        hosts = sorted(sink.denied)
+    if proxy is not None and proxy.denied:
+        hosts = sorted(set(proxy.denied))
         shown = ", ".join(hosts[:5]) + (" ..." if len(hosts) > 5 else "")
-        print(f"ringfence: {sink.denied_count} connection(s) refused ({shown}); "
+        print(f"ringfence: {len(proxy.denied)} connection(s) refused ({shown}); "
               f"see `ringfence log --run {run_id} --denied`", file=sys.stderr)
     return status
 
@@ -88,13 +81,103 @@ def _path(text: str):  # type: ignore[no-untyped-def]
     return Path(text)
 
 
-def _start_proxy(
-    policy: Policy, run_id: str, command: str, sink: _CountingSink, listeners: list[socket.socket]
-) -> ProxyHandle:
-    from ringfence.proxy import ProxyConfig, start_in_thread
+class _ProxyProcess:
+    """The egress proxy in a process of its own, outside the sandbox.
 
-    config = ProxyConfig(rules=policy.network.rules(), run_id=run_id, command=command)
-    return start_in_thread(config, sink, listeners)
+    Forked once the sandbox's listening sockets exist, it loads asyncio on the other core
+    while bubblewrap starts (no lock shared with the supervisor). A connection the agent
+    makes before the proxy is ready waits in the socket's backlog: nothing leaves without
+    the proxy. Until it serves, SIGTERM ends it at once (nothing to flush); once it serves,
+    SIGTERM is a graceful stop that commits every audit record. If it dies during the run,
+    the runner stops the sandbox (fail closed).
+    """
+
+    def __init__(self, policy: Policy, run_id: str, command: str, listeners: list[socket.socket]) -> None:
+        read_end, write_end = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:  # pragma: no cover - the proxy process; reports through the pipe
+            os.close(read_end)
+            _proxy_main(policy, run_id, command, listeners, write_end)
+        os.close(write_end)
+        self._report = read_end
+        self._wait_status: int | None = None
+        self._stopping = False
+        self.denied: list[str] = []
+
+    def _poll(self) -> bool:
+        if self._wait_status is None:
+            pid, status = os.waitpid(self.pid, os.WNOHANG)
+            if pid:
+                self._wait_status = status
+        return self._wait_status is not None
+
+    def failed(self) -> str | None:
+        if self._stopping or not self._poll():
+            return None
+        return f"the proxy exited unexpectedly (wait status {self._wait_status})"
+
+    def stop(self) -> None:
+        import signal
+
+        self._stopping = True
+        if not self._poll():
+            os.kill(self.pid, signal.SIGTERM)
+            deadline = _now() + 10.0
+            while not self._poll():
+                remaining = deadline - _now()
+                if remaining <= 0:
+                    os.kill(self.pid, signal.SIGKILL)
+                    os.waitpid(self.pid, 0)
+                    break
+                signal.sigtimedwait((signal.SIGCHLD,), min(remaining, 0.05))
+        self._read_report()
+
+    def _read_report(self) -> None:
+        import json
+
+        data = b""
+        while chunk := os.read(self._report, 65536):
+            data += chunk
+        os.close(self._report)
+        if data:
+            self.denied = json.loads(data).get("denied", [])
+
+
+def _now() -> float:
+    import time
+
+    return time.monotonic()
+
+
+def _proxy_main(  # pragma: no cover - runs in the proxy process
+    policy: Policy, run_id: str, command: str, listeners: list[socket.socket], report_fd: int
+) -> None:
+    import signal
+
+    status = 0
+    try:
+        for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGWINCH):
+            signal.signal(sig, signal.SIG_IGN)  # the supervisor forwards these to the agent
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, (signal.SIGTERM,))  # die at once while loading
+        from ringfence.audit.store import AuditLog
+        from ringfence.proxy import ProxyConfig, start_in_thread
+
+        audit = AuditLog.open(policy.audit.path)  # its own connection: never the parent's
+        sink = _CountingSink(audit)
+        signal.pthread_sigmask(signal.SIG_BLOCK, (signal.SIGTERM,))  # from here on: a graceful stop
+        handle = start_in_thread(ProxyConfig(rules=policy.network.rules(), run_id=run_id, command=command),
+                                 sink, listeners)
+        signal.sigwait((signal.SIGTERM,))
+        handle.stop()
+        audit.close()
+        import json
+
+        os.write(report_fd, json.dumps({"denied": sink.denied_list}).encode())
+    except BaseException as exc:  # noqa: BLE001 - reported, and the supervisor stops the sandbox
+        os.write(2, f"ringfence: the proxy failed: {exc}\n".encode())
+        status = 1
+    finally:
+        os._exit(status)
 
 
 class _CountingSink:
@@ -102,61 +185,16 @@ class _CountingSink:
 
     def __init__(self, audit: AuditLog) -> None:
         self.audit = audit
-        self.denied: set[str] = set()
-        self.denied_count = 0
+        self.denied_list: list[str] = []
 
     def record(self, rec: ConnectionRecord) -> None:
         self.audit.record(rec)
-        if rec.decision.value == "deny":
-            self.denied_count += 1
-            self.denied.add(f"{rec.host}:{rec.port}")
-
-
-class _BackgroundProxy:
-    """Starts the proxy without making the sandbox wait for its event loop to load.
-
-    The proxy's listening socket already exists inside the sandbox's network namespace, so
-    a connection the agent makes before the proxy is ready waits in the socket's backlog:
-    nothing leaves without the proxy. If the proxy cannot start, the run is ended (fail
-    closed): SIGUSR2 tells the runner to stop the sandbox.
-    """
-
-    def __init__(self, start: Callable[[], ProxyHandle]) -> None:
-        self._start = start
-        self._lock = threading.Lock()
-        self._handle: ProxyHandle | None = None
-        self._stopped = False
-        self.error: BaseException | None = None
-        threading.Thread(target=self._run, name="ringfence-proxy-start", daemon=True).start()
-
-    def _run(self) -> None:
-        try:
-            handle = self._start()
-        except BaseException as exc:  # noqa: BLE001 - reported by cmd_run, after the sandbox is stopped
-            with self._lock:
-                if self._stopped:
-                    return  # the run ended first and closed the listeners: not a failure
-                self.error = exc
-            from ringfence.sandbox.runner import abort_run
-
-            abort_run()
-            return
-        with self._lock:
-            stop_now = self._stopped
-            self._handle = handle
-        if stop_now:
-            handle.stop()
-
-    def stop(self) -> None:
-        with self._lock:
-            self._stopped = True
-            handle = self._handle
-        if handle is not None:
-            handle.stop()
-        # still starting: it stops itself once up (and the process may exit before that)
+        if rec.decision.value == "deny" and len(self.denied_list) < 10_000:
+            self.denied_list.append(f"{rec.host}:{rec.port}")
 
 
 def _print_plan(plan: SandboxPlan, policy: Policy) -> int:
+    import json
     from pathlib import Path
 
     from ringfence.policy import UnixSockets

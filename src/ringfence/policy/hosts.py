@@ -14,12 +14,20 @@ Rules this module keeps:
 
 from __future__ import annotations
 
-import ipaddress
 from ringfence._struct import record
 from enum import Enum
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+TYPE_CHECKING = False  # see ringfence._struct: typing is not imported at run time
+if TYPE_CHECKING:
+    import ipaddress
+
+    IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+    IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _could_be_ip(text: str) -> bool:
+    """Cheap pre-check: only these can be IP literals (``ipaddress`` loads only for them)."""
+    return ":" in text or text.replace(".", "").isdigit()
 
 # Two-label public suffixes that a wildcard must not cover on its own. Not the whole Public
 # Suffix List (that would be a download or a dependency): the ones people actually type.
@@ -57,10 +65,13 @@ def normalize_host(host: str) -> str:
     text = host.strip()
     if text.startswith("[") and text.endswith("]"):
         text = text[1:-1]
-    try:
-        return str(ipaddress.ip_address(text))
-    except ValueError:
-        pass
+    if _could_be_ip(text):
+        import ipaddress
+
+        try:
+            return str(ipaddress.ip_address(text))
+        except ValueError:
+            pass
     text = text.rstrip(".").lower()
     if not text or len(text) > 253:
         raise HostRuleError(f"{host!r} is not a host name")
@@ -136,7 +147,7 @@ class HostRule:
             return False
         if self.network is None:
             return False
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        if address.version == 6 and address.ipv4_mapped is not None:
             address = address.ipv4_mapped
         return address.version == self.network.version and address in self.network
 
@@ -153,6 +164,8 @@ def parse_host_rule(text: str) -> HostRule:
     host, port = _split_port(raw)
     address = _ip_or_none(host)
     if address is not None:
+        import ipaddress
+
         return HostRule(raw, RuleKind.ADDRESS, network=ipaddress.ip_network(address), port=port)
     if host.startswith("*."):
         return _parse_wildcard(raw, host[2:], port)
@@ -183,6 +196,8 @@ def _looks_like_cidr(text: str) -> bool:
 
 
 def _parse_cidr(raw: str) -> HostRule:
+    import ipaddress
+
     try:
         network = ipaddress.ip_network(raw, strict=False)
     except ValueError as exc:
@@ -195,6 +210,10 @@ def _parse_cidr(raw: str) -> HostRule:
 def _ip_or_none(text: str) -> IPAddress | None:
     if text.startswith("[") and text.endswith("]"):
         text = text[1:-1]
+    if not _could_be_ip(text):
+        return None
+    import ipaddress
+
     try:
         return ipaddress.ip_address(text)
     except ValueError:

@@ -24,9 +24,8 @@ from ringfence._struct import field, record
 from pathlib import Path
 TYPE_CHECKING = False  # see ringfence._struct: typing is not imported at run time
 
-from ringfence.errors import SandboxError
+from ringfence.errors import ProxyError, SandboxError
 from ringfence.policy.model import Policy, UnixSockets
-from ringfence.sandbox import netns
 from ringfence.sandbox.bwrap import EMPTY_FILE_NAME, HostView, Identity, bwrap_argv, plan_bwrap
 from ringfence.sandbox.plan import SandboxPlan
 from ringfence.sandbox.probe import Kind, real, walk_root
@@ -45,6 +44,9 @@ if TYPE_CHECKING:
 
     class ProxyHandle(Protocol):
         def stop(self) -> None: ...
+
+        def failed(self) -> str | None:
+            """Why the proxy stopped on its own (a failure: the run must end), or None."""
 
     class ProxyStarter(Protocol):
         """Starts the proxy on the listening sockets the sandbox's namespace provides."""
@@ -268,6 +270,8 @@ def _spawn(plan: SandboxPlan, argv_for: Callable[[int, int], list[str]], seccomp
 
 def _child(plan: SandboxPlan, argv: list[str], control: socket.socket) -> None:  # pragma: no cover
     try:
+        from ringfence.sandbox import netns  # ctypes loads here, in parallel with the parent
+
         unblock_signals()
         os.setpgid(0, 0)  # the terminal's Ctrl-C goes to ringfence, which forwards it
         if os.getuid() == 0:
@@ -376,12 +380,18 @@ class _Forwarder:
         self.bwrap_pid = bwrap_pid
         self.status = status
 
-    def wait(self) -> int:
-        """Wait for bwrap, forwarding signals meanwhile; returns its wait status."""
+    def wait(self, proxy: ProxyHandle | None) -> int:
+        """Wait for bwrap, forwarding signals meanwhile; returns its wait status.
+
+        If the proxy dies first, the sandbox is stopped: nothing may run without it.
+        """
         while True:
             pid, wait_status = os.waitpid(self.bwrap_pid, os.WNOHANG)
             if pid:
                 return wait_status
+            failure = proxy.failed() if proxy is not None else None
+            if failure is not None:
+                raise ProxyError(f"{failure}; the sandbox was stopped", hint="see the proxy's message above")
             info = signal.sigtimedwait(_WAITED, 1.0)
             if info is None or info.si_signo == signal.SIGCHLD:
                 continue
@@ -468,9 +478,11 @@ def _supervise(child: _Child, start_proxy: ProxyStarter | None) -> int:
     try:
         if child.listeners and start_proxy is not None:
             proxy = start_proxy(child.listeners)
+        for s in child.listeners:
+            s.close()  # the proxy has its own copies; the sandbox needs none
         child.control.sendall(b"go")
         _check_exec(child)
-        wait_status = forwarder.wait()
+        wait_status = forwarder.wait(proxy)
         if status.exit_code() is None:
             raise SandboxError(
                 f"bubblewrap could not set up the sandbox (status {_status(wait_status)}; its message is above)",

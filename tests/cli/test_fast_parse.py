@@ -1,0 +1,29 @@
+"""`run`'s fast flag parser gives exactly what argparse gives, or defers to it."""
+
+from __future__ import annotations
+
+import pytest
+
+from ringfence.cli import build_parser, parse_run_fast
+
+SAME = [
+    ["run", "--", "claude"],
+    ["run", "claude", "--verbose"],
+    ["run", "--policy", "p.toml", "--workspace", "ws", "--", "sh", "-c", "x"],
+    ["run", "--allow-domain", "a.com", "--allow-domain=b.com", "--no-network", "--dry-run", "--", "true"],
+    ["run", "--allow-write", "out", "--deny-read", "~/.x", "--user", "bob", "--", "ls", "--", "-l"],
+    ["run", "--policy=p.toml", "--", "--weird-command-name"],
+]
+
+
+@pytest.mark.parametrize("argv", SAME)
+def test_same_as_argparse(argv: list[str]) -> None:
+    fast = parse_run_fast(argv)
+    assert fast is not None
+    assert vars(fast) == vars(build_parser().parse_args(argv))
+
+
+@pytest.mark.parametrize("argv", [["run", "--help"], ["run", "--polcy", "x", "--", "true"], ["run", "--policy"],
+                                  ["run", "--dry-run=yes", "--", "true"]])
+def test_defers_to_argparse(argv: list[str]) -> None:
+    assert parse_run_fast(argv) is None
