@@ -420,3 +420,20 @@ def test_a_dead_proxy_stops_the_run(rf: Ringfence) -> None:
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 3, err
     assert "proxy exited unexpectedly" in err and "sandbox was stopped" in err
+
+
+def test_placeholders_of_a_killed_run_are_removed_by_the_next(rf: Ringfence) -> None:
+    before = sorted(p.name for p in rf.workspace.iterdir())
+    env = dict(os.environ, XDG_STATE_HOME=str(rf.audit.parent / "state"))
+    argv = rf.run_args() + ["--", "/bin/sh", "-c", "echo started; sleep 60"]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, cwd=rf.workspace, env=env)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "started"
+    assert (rf.workspace / ".bashrc").exists()  # a placeholder, while the run lives
+    proc.kill()  # no cleanup: the journal remembers what was made
+    proc.wait(timeout=30)
+    time.sleep(0.5)  # --die-with-parent ends the sandbox
+    assert (rf.workspace / ".bashrc").exists()
+    again = subprocess.run(rf.run_args() + ["--", "true"], capture_output=True, text=True, timeout=60,
+                           cwd=rf.workspace, env=env)
+    assert again.returncode == 0, again.stderr
+    assert sorted(p.name for p in rf.workspace.iterdir()) == before

@@ -48,9 +48,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     from ringfence.audit.store import AuditLog
 
     runner.block_signals()  # before the audit and proxy threads exist (see block_signals)
-    runner.recover_placeholders()  # a crashed run's placeholders go before we look at the disk
-    with AuditLog.open(policy.audit.path) as audit:  # exists before the plan, which hides it
-        plan = runner.make_plan(policy, command, who=who, cwd=_path(cwd), env=dict(os.environ))
+    # The namespace helper builds the sandbox's network while we open the log and plan.
+    namespace = runner.start_namespace(who, network=policy.network.enabled)
+    try:
+        runner.recover_placeholders()  # a crashed run's placeholders go before we look at the disk
+        audit = AuditLog.open(policy.audit.path)  # exists before the plan, which hides it
+    except BaseException:
+        namespace.abandon()
+        raise
+    with audit:
+        try:
+            plan = runner.make_plan(policy, command, who=who, cwd=_path(cwd), env=dict(os.environ))
+        except BaseException:
+            namespace.abandon()
+            raise
         from ringfence.audit.redact import redact_command
 
         logged = redact_command(command)  # the audit log keeps the shape, never a typed secret
@@ -64,7 +75,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             return proxy
 
         try:
-            status = runner.execute(plan, policy, run_id=run_id, start_proxy=start if plan.proxy_port else None).status
+            status = runner.execute(
+                plan, policy, run_id=run_id, namespace=namespace, start_proxy=start if plan.proxy_port else None
+            ).status
         finally:
             audit.end_run(run_id, status)
     if proxy is not None and proxy.denied:

@@ -14,7 +14,7 @@ Sequence (each step fails closed: if it cannot be done, nothing runs):
 
 from __future__ import annotations
 
-import json
+import fcntl
 import os
 import pwd
 import signal
@@ -26,7 +26,7 @@ TYPE_CHECKING = False  # see ringfence._struct: typing is not imported at run ti
 
 from ringfence.errors import ProxyError, SandboxError
 from ringfence.policy.model import Policy, UnixSockets
-from ringfence.sandbox.bwrap import EMPTY_FILE_NAME, HostView, Identity, bwrap_argv, plan_bwrap
+from ringfence.sandbox.bwrap import EMPTY_FILE_NAME, PROXY_PORT, HostView, Identity, bwrap_argv, plan_bwrap
 from ringfence.sandbox.plan import SandboxPlan
 from ringfence.sandbox.probe import Kind, real, walk_root
 
@@ -184,12 +184,12 @@ def recover_placeholders() -> None:
     folder = journal_dir()
     if not folder.is_dir():
         return
-    for journal in folder.glob("*.json"):
+    for journal in folder.glob("*.run"):
         try:
-            data = json.loads(journal.read_text())
-            if _alive(int(data["pid"])):
+            pid, _, paths = journal.read_text().partition("\n")
+            if _alive(int(pid)):
                 continue
-            for path in reversed(data["paths"]):
+            for path in reversed([p for p in paths.split("\0") if p]):
                 _remove_if_empty(Path(path))
             journal.unlink(missing_ok=True)
         except (OSError, ValueError, KeyError):
@@ -213,9 +213,9 @@ def _prepare_runtime(plan: SandboxPlan, run_id: str) -> _Runtime:
     (folder / EMPTY_FILE_NAME).touch(mode=0o444)
     jdir = journal_dir()
     jdir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    runtime = _Runtime(folder, jdir / f"{run_id}.json")
-    paths = [str(p.path) for p in plan.placeholders]
-    runtime.journal.write_text(json.dumps({"pid": os.getpid(), "paths": paths}))
+    runtime = _Runtime(folder, jdir / f"{run_id}.run")
+    # pid, then the paths NUL-separated (the one byte a path cannot hold)
+    runtime.journal.write_text(f"{os.getpid()}\n" + "\0".join(str(p.path) for p in plan.placeholders))
     try:
         for holder in plan.placeholders:
             if os.path.lexists(holder.path):
@@ -245,49 +245,89 @@ def _seccomp_fd(policy: Policy) -> int:
     return fd
 
 
-@record(frozen=False)
-class _Child:
-    pid: int
-    control: socket.socket
-    listeners: list[socket.socket]
-    info_fd: int
+# The fds bwrap's argv names: the namespace helper moves what it receives to these numbers.
+SECCOMP_FD = 3
+STATUS_FD = 4
+_READY = b"ready"
 
 
-def _spawn(plan: SandboxPlan, argv_for: Callable[[int, int], list[str]], seccomp_fd: int) -> _Child:
+class Namespace:
+    """The forked helper that holds the sandbox's own user + network namespace.
+
+    It is started as early as possible (``start_namespace``) so that it builds the namespace
+    and the proxy's listening socket while the parent opens the audit log and plans; then it
+    waits for ``go`` (argv, environment, the seccomp and status fds) and becomes bwrap.
+    """
+
+    def __init__(self, pid: int, control: socket.socket, wants_listener: bool) -> None:
+        self.pid = pid
+        self.control = control
+        self.wants_listener = wants_listener
+        self.listeners: list[socket.socket] = []
+
+    def ready(self) -> list[socket.socket]:
+        """Wait until the namespace exists; the proxy's listening sockets inside it."""
+        msg, fds, _flags, _addr = socket.recv_fds(self.control, 1024, 2)
+        if msg != _READY:
+            for fd in fds:
+                os.close(fd)
+            self.abandon()
+            reason = msg.decode(errors="replace") or "the sandbox helper exited"
+            raise SandboxError(
+                f"cannot create the sandbox's network namespace: {reason}",
+                hint="run `ringfence doctor`: user and network namespaces must be available",
+            )
+        self.listeners = [socket.socket(fileno=fd) for fd in fds]
+        return self.listeners
+
+    def go(self, argv: list[str], env: dict[str, str], fds: list[int]) -> None:
+        """Hand over what bwrap needs and let the helper exec it."""
+        fields = [str(len(argv)), *argv, *(f"{k}={v}" for k, v in env.items())]
+        payload = "\0".join(fields).encode()
+        socket.send_fds(self.control, [len(payload).to_bytes(8, "big")], fds)
+        self.control.sendall(payload)
+
+    def abandon(self) -> None:
+        """Planning failed after the helper started: it exits when its socket closes."""
+        self.control.close()
+        for s in self.listeners:
+            s.close()
+        _reap(self.pid)
+
+
+def start_namespace(who: Identity, *, network: bool) -> Namespace:
+    """Fork the namespace helper (see ``Namespace``); returns at once."""
     parent_end, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-    info_read, info_write = os.pipe()
-    os.set_inheritable(info_write, True)
-    argv = argv_for(seccomp_fd, info_write)
     pid = os.fork()
     if pid == 0:  # pragma: no cover - runs in the child, reported through the socket
         parent_end.close()
-        os.close(info_read)
-        _child(plan, argv, child_end)
+        # Keep the control socket clear of the fd numbers bwrap's argv names.
+        control = socket.socket(fileno=fcntl.fcntl(child_end.fileno(), fcntl.F_DUPFD_CLOEXEC, 10))
+        child_end.close()
+        _child(who.uid, who.gid, PROXY_PORT if network else None, control)
     child_end.close()
-    os.close(info_write)
-    return _receive(pid, parent_end, info_read, plan)
+    return Namespace(pid, parent_end, network)
 
 
-def _child(plan: SandboxPlan, argv: list[str], control: socket.socket) -> None:  # pragma: no cover
+def _child(uid: int, gid: int, port: int | None, control: socket.socket) -> None:  # pragma: no cover
     try:
-        from ringfence.sandbox import netns  # ctypes loads here, in parallel with the parent
-
         unblock_signals()
         os.setpgid(0, 0)  # the terminal's Ctrl-C goes to ringfence, which forwards it
+        from ringfence.sandbox import netns  # ctypes loads here, in parallel with the parent
+
         if os.getuid() == 0:
             os.setgroups([])
-            os.setresgid(plan.gid, plan.gid, plan.gid)
-            os.setresuid(plan.uid, plan.uid, plan.uid)
+            os.setresgid(gid, gid, gid)
+            os.setresuid(uid, uid, uid)
             netns.make_dumpable()
         netns.enter_user_and_net_namespace()
         netns.bring_up_loopback()
-        listeners = netns.listen_loopback(plan.proxy_port) if plan.proxy_port else []
-        socket.send_fds(control, [b"ready"], [s.fileno() for s in listeners])
+        listeners = netns.listen_loopback(port) if port else []
+        socket.send_fds(control, [_READY], [s.fileno() for s in listeners])
         for s in listeners:
             s.close()
-        if control.recv(2) != b"go":
-            os._exit(125)
-        os.execve(argv[0], argv, plan.env)
+        argv, env = _receive_go(control)
+        os.execve(argv[0], argv, env)
     except BaseException as exc:  # noqa: BLE001 - everything is reported to the parent
         try:
             control.sendall(f"error: {exc}".encode()[:1000])
@@ -295,18 +335,27 @@ def _child(plan: SandboxPlan, argv: list[str], control: socket.socket) -> None: 
             os._exit(125)
 
 
-def _receive(pid: int, control: socket.socket, info_fd: int, plan: SandboxPlan) -> _Child:
-    count = 2 if plan.proxy_port else 0
-    msg, fds, _flags, _addr = socket.recv_fds(control, 1024, max(count, 1))
-    if msg != b"ready":
-        os.waitpid(pid, 0)
-        reason = msg.decode(errors="replace") or "the sandbox helper exited"
-        raise SandboxError(
-            f"cannot create the sandbox's network namespace: {reason}",
-            hint="run `ringfence doctor`: user and network namespaces must be available",
-        )
-    listeners = [socket.socket(fileno=fd) for fd in fds]
-    return _Child(pid, control, listeners, info_fd)
+def _receive_go(control: socket.socket) -> tuple[list[str], dict[str, str]]:  # pragma: no cover - child
+    header, fds, _flags, _addr = socket.recv_fds(control, 8, 2)
+    if len(header) != 8 or len(fds) != 2:
+        os._exit(125)  # the parent gave up (its end closed): nothing runs
+    size = int.from_bytes(header, "big")
+    payload = b""
+    while len(payload) < size:
+        chunk = control.recv(size - len(payload))
+        if not chunk:
+            os._exit(125)
+        payload += chunk
+    # Park the received fds above the numbers argv names, then place them; dup2 makes the
+    # copies inheritable (not CLOEXEC), as bwrap needs. The control socket is already high.
+    high = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10) for fd in fds]
+    os.dup2(high[0], SECCOMP_FD)
+    os.dup2(high[1], STATUS_FD)
+    fields = payload.decode().split("\0")
+    argc = int(fields[0])
+    argv = fields[1 : 1 + argc]
+    env = dict(item.split("=", 1) for item in fields[1 + argc :] if item)
+    return argv, env
 
 
 def _status(wait_status: int) -> int:
@@ -337,15 +386,18 @@ class _StatusFd:
             self.data += chunk
 
     def _value(self, key: str) -> int | None:
+        """The integer after ``"key":`` in bwrap's JSON documents (a full parser is not needed
+        for these flat objects of integers, and json would cost start-up time)."""
         self._read()
-        for line in self.data.splitlines():
-            try:
-                doc = json.loads(line)
-            except ValueError:
-                continue
-            if key in doc:
-                return int(doc[key])
-        return None
+        marker = f'"{key}":'.encode()
+        at = self.data.find(marker)
+        if at < 0:
+            return None
+        digits = self.data[at + len(marker) :].lstrip()
+        end = 0
+        while end < len(digits) and (digits[end : end + 1].isdigit() or (end == 0 and digits[:1] == b"-")):
+            end += 1
+        return int(digits[:end]) if end else None
 
     def child_pid(self) -> int | None:
         return self._value("child-pid")
@@ -453,35 +505,51 @@ class RunResult:
     placeholders_removed: int = 0
 
 
-def execute(plan: SandboxPlan, policy: Policy, *, run_id: str, start_proxy: ProxyStarter | None) -> RunResult:
-    """Run ``plan``; returns the command's status. Raises ``SandboxError`` if setup fails."""
-    bwrap = find_bwrap()
-    runtime = _prepare_runtime(plan, run_id)
-    seccomp_fd = _seccomp_fd(policy)
+def execute(
+    plan: SandboxPlan,
+    policy: Policy,
+    *,
+    run_id: str,
+    namespace: Namespace,
+    start_proxy: ProxyStarter | None,
+) -> RunResult:
+    """Run ``plan`` in ``namespace``; returns the command's status. Raises ``SandboxError``
+    (or ``ProxyError``) if setup fails, after stopping everything it started."""
     started = time.monotonic()
     try:
-        child = _spawn(
-            plan,
-            lambda sfd, ifd: bwrap_argv(plan, bwrap=bwrap, runtime=runtime.folder, seccomp_fd=sfd, info_fd=ifd),
-            seccomp_fd,
-        )
-        return RunResult(_supervise(child, start_proxy), time.monotonic() - started, len(runtime.made))
+        bwrap = find_bwrap()
+        runtime = _prepare_runtime(plan, run_id)
+    except BaseException:
+        namespace.abandon()
+        raise
+    seccomp_fd = _seccomp_fd(policy)
+    status_read, status_write = os.pipe()
+    try:
+        argv = bwrap_argv(plan, bwrap=bwrap, runtime=runtime.folder, seccomp_fd=SECCOMP_FD, info_fd=STATUS_FD)
+        listeners = namespace.ready()
+        proxy = start_proxy(listeners) if listeners and start_proxy is not None else None
+        for s in listeners:
+            s.close()  # the proxy has its own copies; nothing else needs them
+        namespace.go(argv, plan.env, [seccomp_fd, status_write])
+        os.close(status_write)
+        status_write = -1
+        status = _supervise(namespace, proxy, status_read)
+        return RunResult(status, time.monotonic() - started, len(runtime.made))
+    except BaseException:
+        namespace.abandon()
+        raise
     finally:
-        os.close(seccomp_fd)
+        for fd in (seccomp_fd, status_write):
+            if fd >= 0:
+                os.close(fd)
         runtime.cleanup()
 
 
-def _supervise(child: _Child, start_proxy: ProxyStarter | None) -> int:
-    status = _StatusFd(child.info_fd)
-    forwarder = _Forwarder(child.pid, status)
-    proxy: ProxyHandle | None = None
+def _supervise(namespace: Namespace, proxy: ProxyHandle | None, status_fd: int) -> int:
+    status = _StatusFd(status_fd)
+    forwarder = _Forwarder(namespace.pid, status)
     try:
-        if child.listeners and start_proxy is not None:
-            proxy = start_proxy(child.listeners)
-        for s in child.listeners:
-            s.close()  # the proxy has its own copies; the sandbox needs none
-        child.control.sendall(b"go")
-        _check_exec(child)
+        _check_exec(namespace)
         wait_status = forwarder.wait(proxy)
         if status.exit_code() is None:
             raise SandboxError(
@@ -491,22 +559,20 @@ def _supervise(child: _Child, start_proxy: ProxyStarter | None) -> int:
         return _status(wait_status)
     except BaseException:
         forwarder.kill_all()
-        _reap(child.pid)
+        _reap(namespace.pid)
         raise
     finally:
         if proxy is not None:
             proxy.stop()
-        for s in child.listeners:
-            s.close()
-        child.control.close()
-        os.close(child.info_fd)
+        namespace.control.close()
+        os.close(status_fd)
 
 
-def _check_exec(child: _Child) -> None:
-    """After "go", the child's end closes on a successful exec (CLOEXEC) or reports an error."""
-    data = child.control.recv(1024)
+def _check_exec(namespace: Namespace) -> None:
+    """After "go", the helper's end closes on a successful exec (CLOEXEC) or reports an error."""
+    data = namespace.control.recv(1024)
     if data:
-        _reap(child.pid)
+        _reap(namespace.pid)
         raise SandboxError(
             f"cannot start bubblewrap: {data.decode(errors='replace')}",
             hint="run `ringfence doctor`",
