@@ -23,6 +23,16 @@ if TYPE_CHECKING:
 
     IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
     IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+else:
+
+    def __getattr__(name: str) -> object:
+        """``IPAddress`` / ``IPNetwork`` at run time, loading ``ipaddress`` only when asked."""
+        if name in ("IPAddress", "IPNetwork"):
+            import ipaddress
+
+            kind = "Address" if name == "IPAddress" else "Network"
+            return getattr(ipaddress, f"IPv4{kind}") | getattr(ipaddress, f"IPv6{kind}")
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _could_be_ip(text: str) -> bool:
