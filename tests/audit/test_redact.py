@@ -28,3 +28,12 @@ def test_redact_command(argv: list[str], expected: str) -> None:
     text = redact_command(argv)
     assert text == expected
     assert "SECRET" not in text
+
+
+@pytest.mark.parametrize("arg", ["", "plain", "two words", "it's", "$HOME", "a\nb", "--x=y", "ü", "*", "'"])
+def test_quoting_matches_shlex(arg: str) -> None:
+    import shlex
+
+    from ringfence.audit.redact import _quote
+
+    assert _quote(arg) == shlex.quote(arg)

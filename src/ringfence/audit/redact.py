@@ -9,7 +9,6 @@ of the command, not its values.
 from __future__ import annotations
 
 import re
-import shlex
 
 _SECRET_NAME = re.compile(r"(?i)(token|secret|passw(or)?d|pwd|api[-_]?key|access[-_]?key|auth|credential|cookie|session)")
 _URL = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^/@\s]*@)?(?P<rest>[^?#\s]*)(?P<query>[?#]\S*)?")
@@ -48,4 +47,14 @@ def redact_command(argv: list[str]) -> str:
         elif arg in ("-H", "--header", "-u", "--user", "--proxy-user", "-b", "--cookie"):
             hide_next = True
         out.append(redact_arg(arg))
-    return shlex.join(out)
+    return " ".join(_quote(arg) for arg in out)
+
+
+_SAFE = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789@%+=:,./-_")
+
+
+def _quote(arg: str) -> str:
+    """POSIX shell quoting, as ``shlex.quote`` (whose module costs start-up time)."""
+    if arg and all(c in _SAFE for c in arg):
+        return arg
+    return "'" + arg.replace("'", "'\"'\"'") + "'"

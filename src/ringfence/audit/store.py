@@ -20,13 +20,14 @@ Rules this module keeps:
 from __future__ import annotations
 
 import errno
-import json
 import os
-import queue
 import sqlite3
 import stat
 import sys
 import threading
+
+# queue.SimpleQueue without the queue module (and its heapq): start-up time is a feature.
+from _queue import Empty, SimpleQueue
 import time
 from pathlib import Path
 
@@ -108,7 +109,7 @@ class AuditLog:
         self._path = path
         self._conn = conn
         self._max_queued = max_queued
-        self._queue: queue.SimpleQueue[_Item] = queue.SimpleQueue()
+        self._queue: SimpleQueue[_Item] = SimpleQueue()
         self._error: AuditError | None = None
         self._closed = False
         self._close_lock = threading.Lock()
@@ -145,7 +146,7 @@ class AuditLog:
 
     def start_run(self, run_id: str, command: str, sources: Sequence[str | os.PathLike[str]]) -> None:
         """Record that a run started; committed before this returns."""
-        names = json.dumps([os.fspath(s) for s in sources])
+        names = _json_list([os.fspath(s) for s in sources])
         self._call(_StartRun(run_id, command, time.time(), names, _Reply()), "record the run")
 
     def end_run(self, run_id: str, exit_status: int) -> None:
@@ -224,7 +225,7 @@ class AuditLog:
         while len(batch) < MAX_BATCH:
             try:
                 batch.append(self._queue.get_nowait())
-            except queue.Empty:
+            except Empty:
                 break
         return batch
 
@@ -296,7 +297,7 @@ class AuditLog:
         while True:
             try:
                 item = self._queue.get_nowait()
-            except queue.Empty:
+            except Empty:
                 return
             if not isinstance(item, tuple):
                 item.reply.send(self._error or closed)
@@ -312,6 +313,15 @@ def _fresh(error: Exception) -> Exception:
     if isinstance(error, AuditError):
         return AuditError(error.message, hint=error.hint)
     return type(error)(*error.args)
+
+
+def _json_list(items: list[str]) -> str:
+    """A JSON array of strings; json itself loads only when there is something to encode."""
+    if not items:
+        return "[]"
+    import json
+
+    return json.dumps(items)
 
 
 def strip_query(path: str) -> str:

@@ -16,7 +16,6 @@ from ringfence.policy import Policy
 
 if TYPE_CHECKING:
     import argparse
-    import socket
     from collections.abc import Callable
 
     from ringfence.audit.record import ConnectionRecord
@@ -69,7 +68,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         status = -1
         proxy: _ProxyProcess | None = None
 
-        def start(listeners: list[socket.socket]) -> ProxyHandle:
+        def start(listeners: list[int]) -> ProxyHandle:
             nonlocal proxy
             proxy = _ProxyProcess(policy, run_id, logged, listeners)
             return proxy
@@ -105,7 +104,7 @@ class _ProxyProcess:
     the runner stops the sandbox (fail closed).
     """
 
-    def __init__(self, policy: Policy, run_id: str, command: str, listeners: list[socket.socket]) -> None:
+    def __init__(self, policy: Policy, run_id: str, command: str, listeners: list[int]) -> None:
         read_end, write_end = os.pipe()
         self.pid = os.fork()
         if self.pid == 0:  # pragma: no cover - the proxy process; reports through the pipe
@@ -163,7 +162,7 @@ def _now() -> float:
 
 
 def _proxy_main(  # pragma: no cover - runs in the proxy process
-    policy: Policy, run_id: str, command: str, listeners: list[socket.socket], report_fd: int
+    policy: Policy, run_id: str, command: str, listener_fds: list[int], report_fd: int
 ) -> None:
     import signal
 
@@ -172,8 +171,12 @@ def _proxy_main(  # pragma: no cover - runs in the proxy process
         for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGWINCH):
             signal.signal(sig, signal.SIG_IGN)  # the supervisor forwards these to the agent
         signal.pthread_sigmask(signal.SIG_UNBLOCK, (signal.SIGTERM,))  # die at once while loading
+        import socket
+
         from ringfence.audit.store import AuditLog
         from ringfence.proxy import ProxyConfig, start_in_thread
+
+        listeners = [socket.socket(fileno=fd) for fd in listener_fds]
 
         audit = AuditLog.open(policy.audit.path)  # its own connection: never the parent's
         sink = _CountingSink(audit)

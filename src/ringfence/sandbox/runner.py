@@ -18,7 +18,6 @@ import fcntl
 import os
 import pwd
 import signal
-import socket
 import time
 from ringfence._struct import field, record
 from pathlib import Path
@@ -26,6 +25,7 @@ TYPE_CHECKING = False  # see ringfence._struct: typing is not imported at run ti
 
 from ringfence.errors import ProxyError, SandboxError
 from ringfence.policy.model import Policy, UnixSockets
+from ringfence.sandbox import fdpass
 from ringfence.sandbox.bwrap import EMPTY_FILE_NAME, PROXY_PORT, HostView, Identity, bwrap_argv, plan_bwrap
 from ringfence.sandbox.plan import SandboxPlan
 from ringfence.sandbox.probe import Kind, real, walk_root
@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     class ProxyStarter(Protocol):
         """Starts the proxy on the listening sockets the sandbox's namespace provides."""
 
-        def __call__(self, listeners: list[socket.socket], /) -> ProxyHandle: ...
+        def __call__(self, listeners: list[int], /) -> ProxyHandle: ...
 
 
 def resolve_identity(policy: Policy, user: str | None) -> Identity:
@@ -259,15 +259,15 @@ class Namespace:
     waits for ``go`` (argv, environment, the seccomp and status fds) and becomes bwrap.
     """
 
-    def __init__(self, pid: int, control: socket.socket, wants_listener: bool) -> None:
+    def __init__(self, pid: int, control: fdpass.Socket, wants_listener: bool) -> None:
         self.pid = pid
         self.control = control
         self.wants_listener = wants_listener
-        self.listeners: list[socket.socket] = []
+        self.listeners: list[int] = []
 
-    def ready(self) -> list[socket.socket]:
-        """Wait until the namespace exists; the proxy's listening sockets inside it."""
-        msg, fds, _flags, _addr = socket.recv_fds(self.control, 1024, 2)
+    def ready(self) -> list[int]:
+        """Wait until the namespace exists; the fds of the proxy's listening sockets in it."""
+        msg, fds = fdpass.recv_fds(self.control, 1024, 2)
         if msg != _READY:
             for fd in fds:
                 os.close(fd)
@@ -277,39 +277,43 @@ class Namespace:
                 f"cannot create the sandbox's network namespace: {reason}",
                 hint="run `ringfence doctor`: user and network namespaces must be available",
             )
-        self.listeners = [socket.socket(fileno=fd) for fd in fds]
+        self.listeners = fds
         return self.listeners
 
     def go(self, argv: list[str], env: dict[str, str], fds: list[int]) -> None:
         """Hand over what bwrap needs and let the helper exec it."""
         fields = [str(len(argv)), *argv, *(f"{k}={v}" for k, v in env.items())]
         payload = "\0".join(fields).encode()
-        socket.send_fds(self.control, [len(payload).to_bytes(8, "big")], fds)
+        fdpass.send_fds(self.control, len(payload).to_bytes(8, "big"), fds)
         self.control.sendall(payload)
 
     def abandon(self) -> None:
         """Planning failed after the helper started: it exits when its socket closes."""
         self.control.close()
-        for s in self.listeners:
-            s.close()
+        self.close_listeners()
         _reap(self.pid)
+
+    def close_listeners(self) -> None:
+        for fd in self.listeners:
+            os.close(fd)
+        self.listeners = []
 
 
 def start_namespace(who: Identity, *, network: bool) -> Namespace:
     """Fork the namespace helper (see ``Namespace``); returns at once."""
-    parent_end, child_end = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    parent_end, child_end = fdpass.socketpair()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - runs in the child, reported through the socket
         parent_end.close()
         # Keep the control socket clear of the fd numbers bwrap's argv names.
-        control = socket.socket(fileno=fcntl.fcntl(child_end.fileno(), fcntl.F_DUPFD_CLOEXEC, 10))
+        control = fdpass.Socket(fileno=fcntl.fcntl(child_end.fileno(), fcntl.F_DUPFD_CLOEXEC, 10))
         child_end.close()
         _child(who.uid, who.gid, PROXY_PORT if network else None, control)
     child_end.close()
     return Namespace(pid, parent_end, network)
 
 
-def _child(uid: int, gid: int, port: int | None, control: socket.socket) -> None:  # pragma: no cover
+def _child(uid: int, gid: int, port: int | None, control: fdpass.Socket) -> None:  # pragma: no cover
     try:
         unblock_signals()
         os.setpgid(0, 0)  # the terminal's Ctrl-C goes to ringfence, which forwards it
@@ -323,7 +327,7 @@ def _child(uid: int, gid: int, port: int | None, control: socket.socket) -> None
         netns.enter_user_and_net_namespace()
         netns.bring_up_loopback()
         listeners = netns.listen_loopback(port) if port else []
-        socket.send_fds(control, [_READY], [s.fileno() for s in listeners])
+        fdpass.send_fds(control, _READY, [s.fileno() for s in listeners])
         for s in listeners:
             s.close()
         argv, env = _receive_go(control)
@@ -335,8 +339,8 @@ def _child(uid: int, gid: int, port: int | None, control: socket.socket) -> None
             os._exit(125)
 
 
-def _receive_go(control: socket.socket) -> tuple[list[str], dict[str, str]]:  # pragma: no cover - child
-    header, fds, _flags, _addr = socket.recv_fds(control, 8, 2)
+def _receive_go(control: fdpass.Socket) -> tuple[list[str], dict[str, str]]:  # pragma: no cover - child
+    header, fds = fdpass.recv_fds(control, 8, 2)
     if len(header) != 8 or len(fds) != 2:
         os._exit(125)  # the parent gave up (its end closed): nothing runs
     size = int.from_bytes(header, "big")
@@ -528,8 +532,7 @@ def execute(
         argv = bwrap_argv(plan, bwrap=bwrap, runtime=runtime.folder, seccomp_fd=SECCOMP_FD, info_fd=STATUS_FD)
         listeners = namespace.ready()
         proxy = start_proxy(listeners) if listeners and start_proxy is not None else None
-        for s in listeners:
-            s.close()  # the proxy has its own copies; nothing else needs them
+        namespace.close_listeners()  # the proxy has its own copies; nothing else needs them
         namespace.go(argv, plan.env, [seccomp_fd, status_write])
         os.close(status_write)
         status_write = -1
