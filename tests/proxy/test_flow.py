@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from ringfence.audit.record import ConnectionRecord, Decision
@@ -265,3 +267,26 @@ def test_rebinding_refusal_after_vetting() -> None:
     assert sent_client(cmds).startswith(b"HTTP/1.1 403")
     assert b'allow = ["127.0.0.1"]' in sent_client(cmds)
     assert records(cmds)[0].decision is Decision.DENY
+
+
+@pytest.mark.parametrize("plain", [True, False])
+def test_allowed_record_equals_the_constructed_one(plain: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The per-request record is built without the dataclass __init__ (see flow._allowed_record);
+    # it must be indistinguishable from one built the ordinary way, and the fallback must work.
+    monkeypatch.setattr(f, "_RECORD_IS_PLAIN", plain)
+    flow = make_flow()
+    flow.client_data(GET)
+    flow.upstream_connected()
+    [rec] = records(flow.upstream_data(RESPONSE))
+    expected = ConnectionRecord(time=rec.time, run_id="run-1", command="agent", protocol="http", host="example.com",
+                                port=80, decision=Decision.ALLOW, rule="example.com", method="GET", path="/a",
+                                status=200, bytes_up=0, bytes_down=2, duration_ms=rec.duration_ms)
+    assert rec == expected and hash(rec) == hash(expected) and repr(rec) == repr(expected)
+    assert type(rec) is ConnectionRecord and "SECRET" not in repr(rec)
+    with pytest.raises(AttributeError):
+        rec.path = "/changed"  # type: ignore[misc]  # still frozen
+
+
+def test_record_fast_path_is_in_use_while_the_record_is_a_plain_dataclass() -> None:
+    if dataclasses.is_dataclass(ConnectionRecord) and not hasattr(ConnectionRecord, "__slots__"):
+        assert f._RECORD_IS_PLAIN, "ConnectionRecord's fields changed: update flow._RECORD_FIELDS"

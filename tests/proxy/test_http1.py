@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+
 import pytest
 
 from ringfence.proxy import http1
@@ -216,3 +219,107 @@ def test_error_response_shape() -> None:
     assert raw.startswith(b"HTTP/1.1 403 Forbidden\r\n")
     assert b"Content-Type: text/plain; charset=utf-8\r\n" in raw
     assert b"Content-Length: 3\r\nConnection: close\r\n\r\nno\n" in raw
+
+
+# ---- the fast paths and the general parser must agree ----
+# parse_request/parse_response try one-match fast paths first (request line, header block)
+# and fall back to the general parser. Every head below goes through both: once as is, once
+# with the fast patterns replaced by one that never matches; the outcomes must be equal.
+AGREEMENT_REQUESTS = [
+    b"GET http://example.com/ HTTP/1.1\r\nHost: example.com\r\n\r\n",
+    b"GET http://127.0.0.1:28180/small?x=1&y=%20 HTTP/1.1\r\nHost: 127.0.0.1:28180\r\nAccept: */*\r\n\r\n",
+    b"GET http://Example.COM:8080/a/b?x=1 HTTP/1.1\r\n\r\n",
+    b"GET http://h.test HTTP/1.0\r\n\r\n",
+    b"GET http://h.test?q=1 HTTP/1.1\r\n\r\n",
+    b"GET http://h.test/x#frag HTTP/1.1\r\n\r\n",
+    b"GET http://[::1]:81/x HTTP/1.1\r\n\r\n",
+    b"GET HTTP://h.test/ HTTP/1.1\r\n\r\n",
+    b"GET http://h.test:0/ HTTP/1.1\r\n\r\n",
+    b"GET http://h.test:65536/ HTTP/1.1\r\n\r\n",
+    b"GET http://h.test:/ HTTP/1.1\r\n\r\n",
+    b"GET http://u@h.test/ HTTP/1.1\r\n\r\n",
+    b"GET http://h.test/\x7f HTTP/1.1\r\n\r\n",
+    b"GET http://h.test/\xc3\xa9 HTTP/1.1\r\n\r\n",
+    b"GET http://h.test/ HTTP/1.2\r\n\r\n",
+    b"GET http://h.test/ HTTP/1.1 \r\n\r\n",
+    b"G@T http://h.test/ HTTP/1.1\r\n\r\n",
+    b"CONNECT http://h.test:443/ HTTP/1.1\r\n\r\n",
+    b"CONNECT h.test:443 HTTP/1.1\r\nHost: h.test:443\r\n\r\n",
+    b"PROPFIND http://h.test/ HTTP/1.1\r\n\r\n",
+    b"GET http://h.test/ HTTP/1.1\r\nHost: h.test\r\nProxy-Connection: keep-alive\r\nX: 1\r\n\r\n",
+    b"GET http://h.test/ HTTP/1.1\r\nhOsT: h.test\r\nCONNECTION: close, X-A\r\nx-a: 1\r\nTE: trailers\r\n\r\n",
+    b"GET http://h.test/ HTTP/1.1\r\nHost:h.test \t\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n",
+    b"GET http://h.test/ HTTP/1.1\r\nX-Host: a\r\nXHost: b\r\nhost-x: c\r\n\r\n",
+    b"GET http://h.test/ HTTP/1.1\r\nX: a\rb\r\n\r\n",
+    b"GET http://h.test/ HTTP/1.1\r\nX: a\nb\r\n\r\n",
+    b"GET http://h.test/ HTTP/1.1\r\nX: a\x00b\r\n\r\n",
+    b"GET http://h.test/ HTTP/1.1\r\nX : a\r\n\r\n",
+    b"GET http://h.test/ HTTP/1.1\r\n folded\r\n\r\n",
+    b"GET http://h.test/ HTTP/1.1\r\nNoColon\r\n\r\n",
+    b"GET http://h.test/ HTTP/1.1\r\n: empty-name\r\n\r\n",
+    b"GET http://h.test/ HTTP/1.1\r\nX-\xff: v\r\n\r\n",
+    b"GET http://h.test/ HTTP/1.1\r\nX: \xff\xfe\r\n\r\n",
+    b"GET http://h.test/\r HTTP/1.1\r\n\r\n",
+    b"GET http://h.test/ HTTP/1.1\r\nX: " + b"v" * 70 + b"\r\n\r\n",
+    b"GET http://h.test/" + b"p" * 70 + b" HTTP/1.1\r\n\r\n",
+    b"GET http://h.test/ HTTP/1.1\r\n" + b"".join(b"X-%d: v\r\n" % i for i in range(8)) + b"\r\n",
+    b"GET http://h.test/ HTTP/1.1\r\n" + b"".join(b"X-%d: v\r\n" % i for i in range(9)) + b"\r\n",
+]
+AGREEMENT_RESPONSES = [
+    b"HTTP/1.1 200 OK\r\nServer: nginx\r\nContent-Length: 10\r\nConnection: keep-alive\r\n\r\n",
+    b"HTTP/1.1 204 No Content\r\nKeep-Alive: timeout=5\r\nConnection: Keep-Alive\r\n\r\n",
+    b"HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\nProxy-Authenticate: Basic\r\nUpgrade: h2\r\n\r\n",
+    b"HTTP/1.1 099 Odd\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nX: a\rb\r\n\r\n",
+    b"HTTP/1.1 200 OK\r\nX : a\r\n\r\n",
+    b"HTTP/1.1 200 O\rK\r\nX: a\r\n\r\n",
+    b"HTTP/2 200 OK\r\n\r\n",
+]
+_LIMITS = Limits(max_line=64, max_headers=8)
+_NEVER = re.compile(rb"(?!)")
+
+
+def _outcome(parse: Callable[[bytes, Limits], object], head: bytes) -> object:
+    try:
+        return parse(head, _LIMITS)
+    except HttpError as exc:
+        return (exc.status, exc.reason)
+
+
+def _general_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(http1, "_FAST_BLOCK", _NEVER)
+    monkeypatch.setattr(http1, "_PLAIN_REQUEST_LINE", re.compile("(?!)"))
+    monkeypatch.setattr(http1, "_PLAIN_ABSOLUTE", re.compile("(?!)"))
+
+
+@pytest.mark.parametrize("head", AGREEMENT_REQUESTS)
+def test_fast_and_general_request_parsers_agree(head: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
+    fast = _outcome(http1.parse_request, head)
+    _general_only(monkeypatch)
+    assert fast == _outcome(http1.parse_request, head)
+
+
+@pytest.mark.parametrize("head", AGREEMENT_RESPONSES)
+def test_fast_and_general_response_parsers_agree(head: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
+    fast = _outcome(http1.parse_response, head)
+    _general_only(monkeypatch)
+    assert fast == _outcome(http1.parse_response, head)
+
+
+def test_connection_token_cache_stays_small() -> None:
+    for i in range(200):
+        request = http1.parse_request(b"GET http://a/ HTTP/1.1\r\nConnection: close, x-%d\r\n\r\n" % i)
+        assert request.connection == {b"close", b"x-%d" % i}
+    long_value = b"x-" + b"a" * 40
+    assert http1.parse_request(b"GET http://a/ HTTP/1.1\r\nConnection: " + long_value + b"\r\n\r\n").connection == {
+        long_value
+    }
+    assert len(http1._TOKEN_SETS) <= 64
+    assert all(len(value) <= 32 for value in http1._TOKEN_SETS)
+
+
+def test_the_usual_heads_take_the_fast_paths() -> None:
+    line = "GET http://127.0.0.1:28180/small?x=1 HTTP/1.1"
+    assert http1._PLAIN_REQUEST_LINE.fullmatch(line) is not None
+    block = b"Host: 127.0.0.1:28180\r\nUser-Agent: curl/8\r\nAccept: */*\r\n"
+    assert http1._FAST_BLOCK.fullmatch(block) is not None

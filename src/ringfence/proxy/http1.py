@@ -66,8 +66,6 @@ class HttpError(Exception):
         self.reason = reason
 
 
-
-
 @dataclass(slots=True)
 class Request:
     """A parsed request head. ``host`` is the raw authority host (brackets removed)."""
@@ -110,59 +108,67 @@ def find_head_end(buffer: bytes | bytearray, limit: int) -> int:
 
 
 # RFC 9110 §5.1/§5.5: field-name is a token; no whitespace before the colon; a value must
-# not hold CR, LF or NUL. The whole header block is validated by one regex (one pass in C);
-# then one loop picks out the fields the proxy reads and drops the hop-by-hop ones. This is
-# most of the proxy's per-request CPU, hence the shape.
+# not hold CR, LF or NUL. The fast check is one regex over the header block whose values are
+# ``.*`` (any byte but LF, a tight loop in C) plus two counts and a search over the head: every
+# LF ends a line in CRLF and there is no other CR and no NUL. Anything that fails it takes the
+# slow path, which names the error (or accepts what only the fast check was too strict for).
+# Then one more regex, over the lower-cased head, picks out the fields the proxy reads and
+# the hop-by-hop ones it drops. Header parsing is most of the proxy's per-request CPU, hence
+# the shape: every step is one pass in C, none is a Python loop over lines.
 _TOKEN = rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+"
 _BLOCK = re.compile(rb"(?:" + _TOKEN + rb":[^\r\n\x00]*\r\n)*")
+_FAST_BLOCK = re.compile(rb"(?:" + _TOKEN + rb":.*\r\n)*")
 _READ = frozenset({b"connection", b"proxy-connection", b"content-length", b"transfer-encoding", b"host"})
-# (b"\nname:", name, read it?, drop it?) for every field the scan looks for
-_NEEDLES = tuple(
-    (b"\n" + name + b":", name, name in _READ, name in HOP_BY_HOP) for name in sorted(_READ | HOP_BY_HOP)
-)
+# "\r\n" name ":" value, for every field the proxy reads or drops; the value runs to the CR
+_SPECIAL = re.compile(rb"\r\n(" + b"|".join(sorted(_READ | HOP_BY_HOP)) + rb"):([^\r]*)")
+_METHODS = frozenset({b"GET", b"HEAD", b"POST", b"PUT", b"DELETE", b"OPTIONS", b"PATCH", b"CONNECT", b"TRACE"})
 
 
-def _split_head(head: bytes, limits: Limits) -> tuple[bytes, bytes, dict[bytes, list[bytes]], bytes]:
-    """(first line, header block, values of the fields the proxy reads, block minus hop-by-hop).
+def _split_head(head: bytes, limits: Limits) -> tuple[int, dict[bytes, list[bytes]], bytes]:
+    """(end of the first line, values of the fields the proxy reads, block minus hop-by-hop).
 
-    Blocks keep each line's CRLF and the case the peer used.
+    ``head`` is a complete head ending in CRLF CRLF; the block keeps each line's CRLF and
+    the case the peer used.
     """
     first_end = head.index(b"\r\n")
-    block = head[first_end + 2 : -2]
+    start, stop = first_end + 2, len(head) - 2
+    lines = head.count(b"\n")
+    if (
+        _FAST_BLOCK.fullmatch(head, start, stop) is None
+        or head.count(b"\r") != lines
+        or b"\x00" in head
+        or stop - start > limits.max_line
+    ):
+        _check_block(head[start:stop], limits)
+    if lines - 2 > limits.max_headers:
+        raise HttpError(431, f"more than {limits.max_headers} header fields")
+    special: dict[bytes, list[bytes]] = {}
+    kept: list[bytes] = []
+    pos = start
+    for match in _SPECIAL.finditer(head.lower(), first_end, stop):
+        name = match[1]
+        value_start, value_end = match.span(2)
+        if name in _READ:
+            value = head[value_start:value_end].strip(b" \t")
+            found = special.get(name)
+            if found is None:
+                special[name] = [value]
+            else:
+                found.append(value)
+        if name in HOP_BY_HOP:
+            kept.append(head[pos : match.start() + 2])
+            pos = value_end + 2
+    if not kept:
+        return first_end, special, head[start:stop]
+    kept.append(head[pos:stop])
+    return first_end, special, b"".join(kept)
+
+
+def _check_block(block: bytes, limits: Limits) -> None:
+    """The slow, precise check of a header block: raises the error that names what is wrong."""
     if _BLOCK.fullmatch(block) is None or len(block) > limits.max_line and _longest_line(block) > limits.max_line:
         for line in block.split(b"\r\n"):
             _check_field(line, limits)
-    if block.count(b"\n") > limits.max_headers:
-        raise HttpError(431, f"more than {limits.max_headers} header fields")
-    special, cuts = _scan(block)
-    if not cuts:
-        return head[:first_end], block, special, block
-    cuts.sort()
-    kept, pos = [], 0
-    for start, end in cuts:
-        kept.append(block[pos:start])
-        pos = end
-    kept.append(block[pos:])
-    return head[:first_end], block, special, b"".join(kept)
-
-
-def _scan(block: bytes) -> tuple[dict[bytes, list[bytes]], list[tuple[int, int]]]:
-    # A substring search per interesting name over the lower-cased block is several times
-    # cheaper in CPython than a loop over the lines. In ``low`` the line starting at block
-    # offset i is preceded by the "\n" at low offset i, so offsets carry over unchanged.
-    low = b"\n" + block.lower()
-    special: dict[bytes, list[bytes]] = {}
-    cuts: list[tuple[int, int]] = []
-    for needle, name, read, drop in _NEEDLES:
-        i = low.find(needle)
-        while i >= 0:
-            eol = block.index(b"\r\n", i)
-            if read:
-                special.setdefault(name, []).append(block[i + len(needle) - 1 : eol].strip(b" \t"))
-            if drop:
-                cuts.append((i, eol + 2))
-            i = low.find(needle, eol)
-    return special, cuts
 
 
 def _longest_line(block: bytes) -> int:
@@ -192,26 +198,49 @@ def _is_token(text: bytes) -> bool:
 
 
 def _connection_tokens(special: dict[bytes, list[bytes]]) -> frozenset[bytes]:
-    if b"connection" not in special and b"proxy-connection" not in special:
-        return frozenset()
-    tokens: set[bytes] = set()
-    for value in special.get(b"connection", ()):
-        tokens.update(t.strip().lower() for t in value.split(b","))
-    for value in special.get(b"proxy-connection", ()):
-        tokens.update(t.strip().lower() for t in value.split(b","))
-    return frozenset(tokens)
+    values = special.get(b"connection")
+    other = special.get(b"proxy-connection")
+    if values is None and other is None:
+        return _NO_TOKENS
+    if other is None and values is not None and len(values) == 1:
+        tokens = _TOKEN_SETS.get(values[0])  # the usual "keep-alive" or "close"
+        if tokens is not None:
+            return tokens
+    found: set[bytes] = set()
+    for value in (values or []) + (other or []):
+        found.update(t.strip().lower() for t in value.split(b","))
+    tokens = frozenset(found)
+    if other is None and values is not None and len(values) == 1 and len(values[0]) <= 32 and len(_TOKEN_SETS) < 64:
+        _TOKEN_SETS[values[0]] = tokens  # few distinct short values occur; the cache stays tiny
+    return tokens
+
+
+_NO_TOKENS: frozenset[bytes] = frozenset()
+# Connection values already split into tokens (a pure function's results): at most 64
+# entries of at most 32 bytes, so a peer cannot grow it
+_TOKEN_SETS: dict[bytes, frozenset[bytes]] = {}
 
 
 def parse_request(head: bytes, limits: Limits = DEFAULT_LIMITS) -> Request:
     """Parse a complete request head (ending in CRLF CRLF) addressed to a forward proxy."""
-    line, block, special, end_to_end = _split_head(head, limits)
-    if len(line) > limits.max_line:
+    first_end, special, end_to_end = _split_head(head, limits)
+    if first_end > limits.max_line:
         raise HttpError(414, f"the request line is longer than {limits.max_line} bytes")
-    parts = line.split(b" ")
-    if len(parts) != 3 or not parts[0] or not _is_token(parts[0]):
+    block = head[first_end + 2 : -2]
+    connection = _connection_tokens(special) if special else _NO_TOKENS
+    plain = _PLAIN_REQUEST_LINE.fullmatch(head[:first_end].decode("latin-1"))
+    if plain is not None:
+        method, target, host, port_text, path, minor = plain.groups()
+        port = int(port_text) if port_text else 80
+        if method != "CONNECT" and 0 < port < 65536:
+            authority = f"{host}:{port_text}" if port_text else host
+            return Request(method, target, _VERSIONS[minor], block, end_to_end, host, port, path or "/", special,
+                           authority, connection)
+    parts = head[:first_end].split(b" ")
+    if len(parts) != 3 or parts[0] not in _METHODS and (not parts[0] or not _is_token(parts[0])):
         raise HttpError(400, "malformed request line")
     method_b, target_b, version = parts
-    if version not in (b"HTTP/1.1", b"HTTP/1.0"):
+    if version != b"HTTP/1.1" and version != b"HTTP/1.0":
         raise HttpError(400 if not version.startswith(b"HTTP/") else 505, "unsupported HTTP version")
     try:
         method, target = method_b.decode("ascii"), target_b.decode("ascii")
@@ -221,14 +250,31 @@ def parse_request(head: bytes, limits: Limits = DEFAULT_LIMITS) -> Request:
         raise HttpError(400, "invalid character in the request target")
     if method == "CONNECT":
         host, port = parse_authority(target, default_port=None)
-        return Request(method, target, version, block, end_to_end, host, port, "", special, target,
-                       _connection_tokens(special))
+        return Request(method, target, version, block, end_to_end, host, port, "", special, target, connection)
     authority, host, port, path = _parse_absolute(target)
-    return Request(method, target, version, block, end_to_end, host, port, path, special, authority,
-                   _connection_tokens(special))
+    return Request(method, target, version, block, end_to_end, host, port, path, special, authority, connection)
+
+
+# The usual request line, parsed in one match: a token method, an absolute-form target with a
+# lower-case scheme, a plain name or IPv4 host, an optional port and a path of printable ASCII
+# without a fragment, then HTTP/1.1 or HTTP/1.0. Anything else takes the general parser.
+_PLAIN_REQUEST_LINE = re.compile(
+    "(" + _TOKEN.decode("ascii") + r") (http://([A-Za-z0-9.\-]+)(?::([0-9]{1,5}))?(/[!\"$-~]*)?) HTTP/1\.([01])",
+    re.ASCII,
+)
+_VERSIONS = {"1": b"HTTP/1.1", "0": b"HTTP/1.0"}
+# The usual absolute-form target: lower-case scheme, a plain name or IPv4 host, an optional
+# port, a path without a fragment. Anything else takes the general (slower) parser below.
+_PLAIN_ABSOLUTE = re.compile(r"http://([A-Za-z0-9.\-]+)(?::([0-9]{1,5}))?(/[^#]*)?", re.ASCII)
 
 
 def _parse_absolute(target: str) -> tuple[str, str, int, str]:
+    plain = _PLAIN_ABSOLUTE.fullmatch(target)
+    if plain is not None:
+        host, port_text, path = plain.groups()
+        port = int(port_text) if port_text else 80
+        if 0 < port < 65536:
+            return target[7 : plain.end(2) if port_text else plain.end(1)], host, port, path or "/"
     scheme, sep, rest = target.partition("://")
     if not sep:
         # RFC 9112 §3.2.2: a request to a proxy carries the absolute-form target.
@@ -282,14 +328,16 @@ def parse_authority(text: str, default_port: int | None) -> tuple[str, int]:
 def parse_response(head: bytes, limits: Limits = DEFAULT_LIMITS) -> Response:
     """Parse a complete response head; a malformed one is a 502 for the agent."""
     try:
-        line, block, special, end_to_end = _split_head(head, limits)
+        first_end, special, end_to_end = _split_head(head, limits)
     except HttpError as exc:
         raise HttpError(502, f"upstream sent a bad response head: {exc.reason}") from None
+    line = head[:first_end]
     version, _, rest = line.partition(b" ")
     code, _, reason = rest.partition(b" ")
-    if version not in (b"HTTP/1.1", b"HTTP/1.0") or len(code) != 3 or not code.isdigit():
+    if version != b"HTTP/1.1" and version != b"HTTP/1.0" or len(code) != 3 or not code.isdigit():
         raise HttpError(502, "upstream sent a malformed status line")
-    return Response(int(code), version, reason, block, end_to_end, special, _connection_tokens(special), line)
+    connection = _connection_tokens(special) if special else _NO_TOKENS
+    return Response(int(code), version, reason, head[first_end + 2 : -2], end_to_end, special, connection, line)
 
 
 def request_keeps_alive(request: Request) -> bool:
@@ -330,6 +378,13 @@ class Framing(Enum):
     UNTIL_CLOSE = "until-close"
 
 
+# Enum member lookups cost ~100 ns each on Python 3.11; the per-message code uses aliases.
+_F_NONE = Framing.NONE
+_F_LENGTH = Framing.LENGTH
+_F_CHUNKED = Framing.CHUNKED
+_F_UNTIL_CLOSE = Framing.UNTIL_CLOSE
+
+
 def _transfer_codings(special: dict[bytes, list[bytes]]) -> list[bytes]:
     codings: list[bytes] = []
     for value in special.get(b"transfer-encoding", ()):
@@ -356,32 +411,38 @@ def _content_length(special: dict[bytes, list[bytes]], status: int) -> int | Non
 
 def request_framing(request: Request) -> tuple[Framing, int]:
     """How the request body is delimited (RFC 9112 §6.3, rules 3-6 for requests)."""
-    codings = _transfer_codings(request.special)
+    special = request.special
+    if b"transfer-encoding" not in special and b"content-length" not in special:
+        return _F_NONE, 0  # the usual request: no body
+    codings = _transfer_codings(special)
     if codings:
-        if b"content-length" in request.special:
+        if b"content-length" in special:
             raise HttpError(400, "both Transfer-Encoding and Content-Length")
         if codings[-1] != b"chunked" or request.version != b"HTTP/1.1":
             raise HttpError(400, "a request Transfer-Encoding must end in chunked")
-        return Framing.CHUNKED, 0
-    length = _content_length(request.special, 400)
+        return _F_CHUNKED, 0
+    length = _content_length(special, 400)
     if length:
-        return Framing.LENGTH, length
-    return Framing.NONE, 0
+        return _F_LENGTH, length
+    return _F_NONE, 0
 
 
 def response_framing(response: Response, method: str) -> tuple[Framing, int]:
     """How the response body is delimited (RFC 9112 §6.3, rules 1-7 for responses)."""
-    if method == "HEAD" or response.status < 200 or response.status in (204, 304):
-        return Framing.NONE, 0
-    codings = _transfer_codings(response.special)
-    if codings:
-        if codings[-1] == b"chunked":
-            return Framing.CHUNKED, 0
-        return Framing.UNTIL_CLOSE, 0
-    length = _content_length(response.special, 502)
+    status = response.status
+    if method == "HEAD" or status < 200 or status == 204 or status == 304:
+        return _F_NONE, 0
+    special = response.special
+    if b"transfer-encoding" in special:
+        codings = _transfer_codings(special)
+        if codings:
+            if codings[-1] == b"chunked":
+                return _F_CHUNKED, 0
+            return _F_UNTIL_CLOSE, 0
+    length = _content_length(special, 502)
     if length is None:
-        return Framing.UNTIL_CLOSE, 0
-    return (Framing.LENGTH, length) if length else (Framing.NONE, 0)
+        return _F_UNTIL_CLOSE, 0
+    return (_F_LENGTH, length) if length else (_F_NONE, 0)
 
 
 def serialize_head(first_line: bytes, block: bytes, extra: bytes = b"") -> bytes:
@@ -397,27 +458,36 @@ class _Chunk(Enum):
     DONE = "done"
 
 
+_C_SIZE = _Chunk.SIZE
+_C_DATA = _Chunk.DATA
+_C_DATA_END = _Chunk.DATA_END
+_C_TRAILER = _Chunk.TRAILER
+_C_DONE = _Chunk.DONE
+
+
 class BodyFramer:
     """Finds where a body ends in a byte stream; ``feed`` returns how many bytes are body.
 
     The caller forwards ``data[:n]`` unchanged; anything after belongs to the next message.
     """
 
+    __slots__ = ("framing", "remaining", "limits", "done", "_state", "_line", "_trailer_bytes")
+
     def __init__(self, framing: Framing, length: int = 0, limits: Limits = DEFAULT_LIMITS) -> None:
         self.framing = framing
         self.remaining = length
         self.limits = limits
-        self.done = framing is Framing.NONE
-        self._state = _Chunk.SIZE
+        self.done = framing is _F_NONE
+        self._state = _C_SIZE
         self._line = bytearray()
         self._trailer_bytes = 0
 
     def feed(self, data: bytes) -> int:
         if self.done:
             return 0
-        if self.framing is Framing.UNTIL_CLOSE:
+        if self.framing is _F_UNTIL_CLOSE:
             return len(data)
-        if self.framing is Framing.LENGTH:
+        if self.framing is _F_LENGTH:
             n = min(self.remaining, len(data))
             self.remaining -= n
             self.done = self.remaining == 0
@@ -426,7 +496,7 @@ class BodyFramer:
 
     def eof(self) -> None:
         """The stream ended; raises unless that is a valid end of this body."""
-        if self.framing is Framing.UNTIL_CLOSE:
+        if self.framing is _F_UNTIL_CLOSE:
             self.done = True
         if not self.done:
             raise HttpError(502, "the connection closed in the middle of a body")
@@ -436,12 +506,12 @@ class BodyFramer:
         # last-chunk = 1*("0") [ chunk-ext ] CRLF, then trailer-section CRLF.
         pos, end = 0, len(data)
         while pos < end and not self.done:
-            if self._state is _Chunk.DATA:
+            if self._state is _C_DATA:
                 n = min(self.remaining, end - pos)
                 pos += n
                 self.remaining -= n
                 if self.remaining == 0:
-                    self._state = _Chunk.DATA_END
+                    self._state = _C_DATA_END
             else:
                 pos = self._feed_line(data, pos)
         return pos
@@ -450,7 +520,7 @@ class BodyFramer:
         newline = data.find(b"\n", pos)
         stop = len(data) if newline < 0 else newline + 1
         self._line += data[pos:stop]
-        limit = self.limits.max_chunk_line if self._state is not _Chunk.TRAILER else self.limits.max_line
+        limit = self.limits.max_chunk_line if self._state is not _C_TRAILER else self.limits.max_line
         if len(self._line) > limit:
             raise HttpError(400, "a chunk-size or trailer line is too long")
         if newline >= 0:
@@ -463,11 +533,11 @@ class BodyFramer:
         if not line.endswith(b"\r\n"):
             raise HttpError(400, "chunked framing lines must end in CRLF")
         line = line[:-2]
-        if self._state is _Chunk.DATA_END:
+        if self._state is _C_DATA_END:
             if line:
                 raise HttpError(400, "chunk data longer than its size")
-            self._state = _Chunk.SIZE
-        elif self._state is _Chunk.SIZE:
+            self._state = _C_SIZE
+        elif self._state is _C_SIZE:
             self._chunk_size(line)
         else:
             self._trailer_line(line)
@@ -477,14 +547,14 @@ class BodyFramer:
         if not size_text or len(size_text) > 16 or not all(c in _HEX for c in size_text):
             raise HttpError(400, "invalid chunk size")
         self.remaining = int(size_text, 16)
-        self._state = _Chunk.DATA if self.remaining else _Chunk.TRAILER
+        self._state = _C_DATA if self.remaining else _C_TRAILER
 
     def _trailer_line(self, line: bytes) -> None:
         self._trailer_bytes += len(line) + 2
         if self._trailer_bytes > self.limits.max_trailers:
             raise HttpError(431, "the trailer section is too large")
         if not line:
-            self._state = _Chunk.DONE
+            self._state = _C_DONE
             self.done = True
 
 

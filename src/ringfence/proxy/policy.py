@@ -17,8 +17,12 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from ringfence.policy.hosts import HostRuleError, HostRules, IPAddress, normalize_host
+from ringfence.policy.hosts import HostRuleError, HostRules, normalize_host
+
+if TYPE_CHECKING:  # a type alias only; hosts.py may define it for type checkers alone
+    from ringfence.policy.hosts import IPAddress
 
 _CGNAT = ipaddress.IPv4Network("100.64.0.0/10")  # RFC 6598 shared address space
 

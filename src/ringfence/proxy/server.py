@@ -10,7 +10,9 @@ Rules this module keeps:
   ``shutdown(SHUT_WR)`` and the other direction keeps flowing) and close a connection only
   after its buffered bytes are written, so a tail is never lost;
 - a slow reader pauses the other side (asyncio write-buffer watermarks), so memory per
-  connection stays bounded; idle connections are closed after ``idle_timeout``.
+  connection stays bounded; idle connections are closed after ``idle_timeout``;
+- small sends and records wait for the end of the loop iteration and go out as one batch;
+  a connection's records reach the audit sink before any of its queued bytes is written.
 """
 
 from __future__ import annotations
@@ -25,17 +27,21 @@ import socket
 import sys
 import threading
 from collections.abc import Callable, Iterable
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
+from ringfence.audit.record import ConnectionRecord
 from ringfence.errors import ProxyError
-from ringfence.policy.hosts import IPAddress
 from ringfence.proxy import flow as f
 from ringfence.proxy.config import AuditSink, ProxyConfig
 from ringfence.proxy.policy import Decider, Outcome, parse_address
 from ringfence.proxy.socks5 import Reply
 
+if TYPE_CHECKING:  # a type alias only; hosts.py may define it for type checkers alone
+    from ringfence.policy.hosts import IPAddress
+
 _WRITE_HIGH = 1024 * 1024  # bytes queued towards one peer before the other side is paused
 _LINGER = 2.0  # seconds to keep reading (and discarding) after our final response; see _linger
+_QUEUE_MAX = 16 * 1024  # bytes of small sends one connection holds until the loop iteration ends (bulk goes at once)
 
 
 class _Client(asyncio.Protocol):
@@ -58,6 +64,9 @@ class _Client(asyncio.Protocol):
         self._moved = 0
         self._pause_reasons: set[str] = set()
         self._connect_task: asyncio.Task[None] | None = None
+        self._queued: list[tuple[asyncio.Transport, bytes]] = []  # sends waiting; see run
+        self._queued_bytes = 0
+        self._records: list[ConnectionRecord] = []  # records waiting; see run
 
     # ---- asyncio callbacks ----
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -115,35 +124,78 @@ class _Client(asyncio.Protocol):
             self.upstream.transport.resume_reading()
 
     # ---- executing the flow's commands ----
+    # Sends and records wait for the end of the event-loop iteration (ProxyServer.write_queued):
+    # on a VM, waking a sleeping peer (an IPI) costs more than the rest of a small request's
+    # proxying, and a batch of responses written back to back wakes each peer once. Records go
+    # to the sink in the same batch, ahead of every byte their connection has queued or is
+    # about to send, so the audit log holds a request before its agent sees the end of the
+    # answer (and a failing sink means that answer is not delivered), and the audit writer
+    # commits a batch per transaction. Queued sends are bounded (_QUEUE_MAX per connection; a
+    # larger send writes the queue and goes out at once) and everything queued is written
+    # before any other command of the flow (close, tunnel, pause) runs.
     def run(self, commands: list[f.Command]) -> None:
-        # Consecutive sends to one peer are joined into one write: each write is a syscall,
-        # and a response head plus its body in one segment is what the peer wants anyway.
-        to_client: list[bytes] = []
-        to_upstream: list[bytes] = []
+        for cmd in commands:  # records first: none of these bytes is written before them
+            if type(cmd) is f.Record:
+                self._mark_queued()
+                self._records.append(cmd.record)
         for cmd in commands:
             kind = type(cmd)
             if kind is f.SendClient:
-                to_client.append(cmd.data)  # type: ignore[union-attr]
+                self._send(self.transport, cmd.data)  # type: ignore[union-attr]
             elif kind is f.SendUpstream:
-                to_upstream.append(cmd.data)  # type: ignore[union-attr]
-            else:
-                self._flush(to_client, to_upstream)
-                if kind is f.Record:
-                    self._record(cmd)  # type: ignore[arg-type]
-                else:
-                    self._run_rare(cmd)
-        self._flush(to_client, to_upstream)
+                up = self.upstream
+                self._send(up.transport if up is not None else None, cmd.data)  # type: ignore[union-attr]
+            elif kind is not f.Record:
+                self.write_queued()
+                self._run_rare(cmd)
 
-    def _flush(self, to_client: list[bytes], to_upstream: list[bytes]) -> None:
-        if to_upstream:
-            up = self.upstream
-            if up is not None and up.transport is not None:
-                up.transport.write(to_upstream[0] if len(to_upstream) == 1 else b"".join(to_upstream))
-            to_upstream.clear()
-        if to_client:
-            if self.transport is not None:
-                self.transport.write(to_client[0] if len(to_client) == 1 else b"".join(to_client))
-            to_client.clear()
+    def _send(self, transport: asyncio.Transport | None, data: bytes) -> None:
+        if transport is None:
+            return  # no connection any more: the flow has already decided what happens next
+        if self._queued_bytes + len(data) > _QUEUE_MAX:
+            self.write_queued()
+            transport.write(data)
+            return
+        self._mark_queued()
+        self._queued.append((transport, data))
+        self._queued_bytes += len(data)
+
+    def _mark_queued(self) -> None:
+        if not self._queued and not self._records:
+            self.server.queued_writers.append(self)
+            if len(self.server.queued_writers) == 1:
+                self.server.loop.call_soon(self.server.write_queued)
+
+    def write_queued(self) -> None:
+        """Hand the queued records to the sink, then write the queued sends (see ``run``)."""
+        self._deliver_records()
+        queued = self._queued
+        if not queued:
+            return
+        self._queued, self._queued_bytes = [], 0
+        transport, data = queued[0]
+        for i in range(1, len(queued)):
+            if queued[i][0] is transport:
+                data += queued[i][1]  # consecutive sends to one peer: one write, one syscall
+                continue
+            if not transport.is_closing():
+                transport.write(data)
+            transport, data = queued[i]
+        if not transport.is_closing():
+            transport.write(data)
+
+    def _deliver_records(self) -> None:
+        records = self._records
+        if not records:
+            return
+        self._records = []
+        sink = self.server.sink
+        for rec in records:
+            try:
+                sink.record(rec)
+            except Exception as exc:  # fail closed: a decision that cannot be audited is not served
+                print(f"ringfence proxy: audit sink failed ({exc!r}); closing the connection", file=sys.stderr)
+                self._close(abort=True)
 
     def _run_rare(self, cmd: f.Command) -> None:
         transport = self.transport
@@ -160,13 +212,6 @@ class _Client(asyncio.Protocol):
             self.pause("flow")
         elif isinstance(cmd, f.ResumeClient):
             self.resume("flow")
-
-    def _record(self, cmd: f.Record) -> None:
-        try:
-            self.server.sink.record(cmd.record)
-        except Exception as exc:  # fail closed: a decision that cannot be audited is not served
-            print(f"ringfence proxy: audit sink failed ({exc!r}); closing the connection", file=sys.stderr)
-            self._close(abort=True)
 
     def pause(self, reason: str) -> None:
         if not self._pause_reasons and self.transport is not None:
@@ -267,6 +312,7 @@ class _Client(asyncio.Protocol):
         self.closing = True
         for rec in self.flow.tunnel_ended(self.bytes_up, self.bytes_down):
             self.run([rec])
+        self.write_queued()
         if self.transport is not None:
             self.transport.close()
         self._drop_upstream()
@@ -289,6 +335,11 @@ class _Client(asyncio.Protocol):
         if transport is None or self.closing:
             return
         self.closing = True
+        self._deliver_records()  # records are never dropped, whatever happens to the bytes
+        if abort:
+            self._queued, self._queued_bytes = [], 0  # an aborted connection sends nothing more
+        else:
+            self.write_queued()
         self._drop_upstream()
         if abort:
             transport.abort()
@@ -309,6 +360,7 @@ class _Client(asyncio.Protocol):
         self.server.loop.call_later(_LINGER, self._close_now)
 
     def _close_now(self) -> None:
+        self.write_queued()
         if self.transport is not None:
             self.transport.close()
 
@@ -437,6 +489,7 @@ class ProxyServer:
         self.decider = Decider(config.rules)
         self.context = f.Context(self.decider, config.run_id, config.command)
         self.connections: set[_Client] = set()
+        self.queued_writers: list[_Client] = []  # connections with records or sends waiting
         self._servers: list[asyncio.AbstractServer] = []
         self._closed: asyncio.Event | None = None
         self._local: frozenset[IPAddress] = frozenset()
@@ -453,6 +506,12 @@ class ProxyServer:
         if now - self._local_at > 30.0:  # interfaces change rarely; re-read at most every 30 s
             self._local, self._local_at = local_addresses(), now
         return self._local
+
+    def write_queued(self) -> None:
+        """Scheduled once per loop iteration that queued something: records, then sends."""
+        writers, self.queued_writers = self.queued_writers, []
+        for client in writers:
+            client.write_queued()
 
     async def serve(self, listeners: list[socket.socket]) -> None:
         """Accept on already-listening sockets until ``aclose``; the sockets are then closed."""
@@ -491,6 +550,7 @@ class ProxyServer:
                 conn.transport.abort()
         for _ in range(3):
             await asyncio.sleep(0)  # let connection_lost callbacks run and cancel their connects
+        self.write_queued()  # the records those callbacks made
         for server in self._servers:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(server.wait_closed(), 1.0)
