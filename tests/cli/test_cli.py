@@ -219,8 +219,6 @@ def test_proxy_port_in_use_is_a_setup_error(rf: Ringfence) -> None:
     assert f"cannot listen on 'tcp:127.0.0.1:{port}'" in proc.stderr and "fix:" in proc.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="cli/proxy.py prints 'listening on' before binding, and its finally: "
-                   "records the run's exit status as 0 even when binding failed")
 def test_proxy_that_cannot_listen_neither_claims_to_nor_records_success(rf: Ringfence) -> None:
     with socket.create_server(("127.0.0.1", 0)) as busy:
         port = busy.getsockname()[1]

@@ -25,11 +25,14 @@ def cmd_proxy(args: argparse.Namespace) -> int:
     with AuditLog.open(policy.audit.path) as audit:
         audit.start_run(run_id, f"ringfence proxy --listen {args.listen}", [str(s) for s in policy.sources])
         allowed = ", ".join(policy.network.allow) or "nothing"
-        print(f"ringfence proxy: listening on {args.listen}; allowing {allowed}; audit {policy.audit.path}",
-              file=sys.stderr)
+
+        def ready() -> None:
+            print(f"ringfence proxy: listening on {args.listen}; allowing {allowed}; audit {policy.audit.path}",
+                  file=sys.stderr, flush=True)
+
         status = ExitCode.SETUP
         try:
-            serve_forever(config, audit, args.listen)
+            serve_forever(config, audit, args.listen, on_ready=ready)
             status = ExitCode.OK
         finally:
             audit.end_run(run_id, status)

@@ -653,9 +653,16 @@ def _is_socket(path: str) -> bool:
     return stat.S_ISSOCK(os.stat(path).st_mode)
 
 
-def serve_forever(config: ProxyConfig, sink: AuditSink, listen: str) -> None:
-    """Serve on ``listen`` (``unix:PATH`` | ``tcp:HOST:PORT``) until SIGINT or SIGTERM."""
+def serve_forever(
+    config: ProxyConfig, sink: AuditSink, listen: str, *, on_ready: Callable[[], None] | None = None
+) -> None:
+    """Serve on ``listen`` (``unix:PATH`` | ``tcp:HOST:PORT``) until SIGINT or SIGTERM.
+
+    ``on_ready`` is called once the address is bound and listening (before serving).
+    """
     sock = bind_listener(listen)
+    if on_ready is not None:
+        on_ready()
     server = ProxyServer(config, sink)
     loop = new_event_loop()
 
