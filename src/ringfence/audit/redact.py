@@ -8,19 +8,34 @@ of the command, not its values.
 
 from __future__ import annotations
 
-import re
+TYPE_CHECKING = False  # see ringfence._struct: typing is not imported at run time
+if TYPE_CHECKING:
+    import re
 
-_SECRET_NAME = re.compile(r"(?i)(token|secret|passw(or)?d|pwd|api[-_]?key|access[-_]?key|auth|credential|cookie|session)")
-_URL = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^/@\s]*@)?(?P<rest>[^?#\s]*)(?P<query>[?#]\S*)?")
-_ASSIGNMENT = re.compile(r"^(?P<name>-{0,2}[A-Za-z_][\w.-]*)=(?P<value>.+)$", re.S)
+# Words that mark a name as holding a secret, compared with case, "-" and "_" ignored.
+_SECRET_WORDS = ("token", "secret", "password", "passwd", "pwd", "apikey", "accesskey", "auth", "credential",
+                 "cookie", "session")
+
+
+def _secret_name(name: str) -> bool:
+    folded = name.lower().replace("-", "").replace("_", "")
+    return any(word in folded for word in _SECRET_WORDS)
 
 
 def redact_arg(arg: str) -> str:
     """One argument with its secret-looking parts replaced."""
-    match = _ASSIGNMENT.match(arg)
-    if match and _SECRET_NAME.search(match["name"]):
+    if "=" not in arg and "://" not in arg:
+        return arg  # the common case needs no regular expression (re costs start-up time)
+    import re
+
+    match = re.match(r"^(?P<name>-{0,2}[A-Za-z_][\w.-]*)=(?P<value>.+)$", arg, re.S)
+    if match and _secret_name(match["name"]):
         return f"{match['name']}=***"
-    return _URL.sub(_redact_url, arg)
+    return re.sub(
+        r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<userinfo>[^/@\s]*@)?(?P<rest>[^?#\s]*)(?P<query>[?#]\S*)?",
+        _redact_url,
+        arg,
+    )
 
 
 def _redact_url(match: re.Match[str]) -> str:
@@ -42,7 +57,7 @@ def redact_command(argv: list[str]) -> str:
             out.append("***")
             hide_next = False
             continue
-        if arg.startswith("-") and "=" not in arg and _SECRET_NAME.search(arg):
+        if arg.startswith("-") and "=" not in arg and _secret_name(arg):
             hide_next = True
         elif arg in ("-H", "--header", "-u", "--user", "--proxy-user", "-b", "--cookie"):
             hide_next = True
