@@ -13,17 +13,9 @@ from __future__ import annotations
 
 import os
 import pwd
-from ringfence._struct import field, record
 from pathlib import Path
-TYPE_CHECKING = False  # see ringfence._struct: typing is not imported at run time
-if TYPE_CHECKING:
-    TYPE_CHECKING = False  # see ringfence._struct: typing is not imported at run time
-if TYPE_CHECKING:
-    from typing import Any
 
-if TYPE_CHECKING:
-    from collections.abc import Callable
-
+from ringfence._struct import field, record
 from ringfence.errors import PolicyError
 from ringfence.policy.hosts import HostRuleError, parse_host_rule
 from ringfence.policy.model import (
@@ -37,6 +29,11 @@ from ringfence.policy.model import (
     SandboxPolicy,
     UnixSockets,
 )
+
+TYPE_CHECKING = False  # see ringfence._struct: typing is not imported at run time
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any, BinaryIO
 
 MANAGED_POLICY = Path("/etc/ringfence/policy.toml")
 USER_POLICY = Path("~/.config/ringfence/policy.toml")
@@ -93,19 +90,34 @@ class Overrides:
 
 def read_layer(path: Path, home: Path) -> Layer:
     """Parse and validate one policy file; raises ``PolicyError`` naming file and key."""
-    import tomllib  # only when a policy file exists
-
     source = str(path)
     try:
         with open(path, "rb") as fh:
-            data = tomllib.load(fh)
+            data = _parse(fh, source, home_of_invoker())
     except FileNotFoundError:
         raise PolicyError("file not found", source=source, hint="check the path given to --policy") from None
     except PermissionError:
         raise PolicyError("file not readable", source=source, hint=f"check the permissions of {path}") from None
+    return Layer(source, _validate(data, source, path.parent, home))
+
+
+def _parse(fh: BinaryIO, source: str, invoker_home: Path) -> dict[str, Any]:
+    """The file's TOML table, from the parse cache when this version of it was seen before."""
+    from ringfence.policy import cache
+
+    st = os.fstat(fh.fileno())
+    folder = os.path.join(invoker_home, cache.CACHE_FOLDER)
+    table = cache.load(source, st, folder)
+    if table is not None:
+        return table
+    import tomllib  # only when the file is new or changed
+
+    try:
+        table = tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError(f"not valid TOML: {exc}", source=source) from None
-    return Layer(source, _validate(data, source, path.parent, home))
+    cache.store(source, st, folder, table)
+    return table
 
 
 def _validate(data: dict[str, Any], source: str, base: Path, home: Path) -> dict[str, dict[str, Any]]:
