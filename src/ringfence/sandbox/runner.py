@@ -182,9 +182,12 @@ def journal_dir() -> Path:
 def recover_placeholders() -> None:
     """Remove the placeholders of runs that died without cleaning up (their pid is gone)."""
     folder = journal_dir()
-    if not folder.is_dir():
-        return
-    for journal in folder.glob("*.run"):
+    try:
+        names = [n for n in os.listdir(folder) if n.endswith(".run")]
+    except OSError:
+        return  # no journal folder: no run ever made a placeholder here
+    for name in names:
+        journal = folder / name
         try:
             pid, _, paths = journal.read_text().partition("\n")
             if _alive(int(pid)):
