@@ -12,6 +12,10 @@ import re
 import shutil
 import subprocess
 from ringfence._struct import record
+
+TYPE_CHECKING = False  # see ringfence._struct: typing is not imported at run time
+if TYPE_CHECKING:
+    from collections.abc import Callable
 from pathlib import Path
 
 MIN_BWRAP = (0, 8, 0)  # --disable-userns
@@ -50,25 +54,27 @@ def check_bwrap() -> Check:
     return Check("bubblewrap", True, f"{path} {'.'.join(map(str, version))}")
 
 
-def check_userns_settings() -> Check:
-    if _read("/proc/sys/user/max_user_namespaces") == "0":
+def check_userns_settings(read: Callable[[str], str | None] = _read) -> Check:
+    """The kernel settings that turn user namespaces off (``read`` returns a /proc value)."""
+    if read("/proc/sys/user/max_user_namespaces") == "0":
         return Check(
             "user namespaces", False, "user.max_user_namespaces is 0",
             "sudo sysctl -w user.max_user_namespaces=15000 (and persist it in /etc/sysctl.d/)",
         )
-    if _read("/proc/sys/kernel/unprivileged_userns_clone") == "0":
+    if read("/proc/sys/kernel/unprivileged_userns_clone") == "0":
         return Check(
             "user namespaces", False, "kernel.unprivileged_userns_clone is 0",
             "sudo sysctl -w kernel.unprivileged_userns_clone=1 (and persist it in /etc/sysctl.d/)",
         )
-    if _read("/proc/sys/kernel/apparmor_restrict_unprivileged_userns") == "1":
+    if read("/proc/sys/kernel/apparmor_restrict_unprivileged_userns") == "1":
         return Check(
             "user namespaces", False,
             "AppArmor restricts unprivileged user namespaces (kernel.apparmor_restrict_unprivileged_userns=1, "
             "the Ubuntu 24.04 default)",
-            "install an AppArmor profile that grants bwrap `userns` (Ubuntu: `sudo apt-get install apparmor-profiles` "
-            "provides /etc/apparmor.d/bwrap-userns-restrict), or `sudo sysctl -w "
-            "kernel.apparmor_restrict_unprivileged_userns=0`",
+            "ringfence creates the sandbox's user and network namespace itself (then bwrap nests in it), so "
+            "a profile for bwrap alone is not enough: `sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0` "
+            "(persist it in /etc/sysctl.d/), or an AppArmor profile granting `userns,` to the Python interpreter "
+            "that runs ringfence plus Ubuntu's bwrap-userns-restrict profile for bwrap",
         )
     return Check("user namespaces", True, "enabled")
 

@@ -1,0 +1,39 @@
+"""`ringfence doctor`'s checks: kernel settings (as a table) and the real thing on this machine."""
+
+from __future__ import annotations
+
+import pytest
+
+from ringfence.sandbox import doctor
+
+
+@pytest.mark.parametrize(
+    ("settings", "ok", "fix_mentions"),
+    [
+        ({}, True, ""),
+        ({"/proc/sys/user/max_user_namespaces": "0"}, False, "user.max_user_namespaces"),
+        ({"/proc/sys/kernel/unprivileged_userns_clone": "0"}, False, "kernel.unprivileged_userns_clone=1"),
+        ({"/proc/sys/kernel/apparmor_restrict_unprivileged_userns": "1"}, False,
+         "kernel.apparmor_restrict_unprivileged_userns=0"),
+        ({"/proc/sys/kernel/apparmor_restrict_unprivileged_userns": "0"}, True, ""),
+    ],
+)
+def test_userns_settings(settings: dict[str, str], ok: bool, fix_mentions: str) -> None:
+    check = doctor.check_userns_settings(read=settings.get)
+    assert check.ok is ok
+    assert fix_mentions in check.fix
+    if not ok:
+        assert check.detail
+
+
+def test_apparmor_message_names_ubuntu() -> None:
+    check = doctor.check_userns_settings(read={"/proc/sys/kernel/apparmor_restrict_unprivileged_userns": "1"}.get)
+    assert "Ubuntu 24.04" in check.detail
+
+
+@pytest.mark.boundary
+def test_real_checks_pass_on_this_machine() -> None:
+    checks = {c.name: c for c in doctor.run_checks()}
+    for name in ("bubblewrap", "user namespaces", "sandbox", "network namespace", "seccomp"):
+        assert checks[name].ok, checks[name]
+    assert doctor.landlock_abi() >= 1
