@@ -41,11 +41,12 @@ printf '[audit]\npath = "%s/audit/audit.db"\n' "$WORK" >"$WORK/policy.toml"
 PROXY_CMD="exec env -u PYTHONDONTWRITEBYTECODE $(printf '%q' "$RF") proxy --listen tcp:127.0.0.1:\$PROXY_PORT"
 PROXY_CMD+=" --allow-domain 127.0.0.1 --policy $(printf '%q' "$WORK/policy.toml")"
 say "ringfence proxy command: $PROXY_CMD"
-before=$(ls "$RESULTS/proxy"/*.tsv 2>/dev/null | sort | tail -1 || true)
+STAMP_FILE="$WORK/started"
+touch "$STAMP_FILE"
 VENV=$VENV BENCH_RESULTS=$RESULTS/proxy bash "$SHARED_HARNESS/run.sh" \
   --proxy-cmd "$PROXY_CMD" --proxy-port 29200 --proxy-name ringfence "${ARGS[@]}"
-TSV=$(ls "$RESULTS/proxy"/*.tsv 2>/dev/null | sort | tail -1 || true)
-[ -n "$TSV" ] && [ "$TSV" != "$before" ] || die "the harness wrote no results"
+TSV=$(find "$RESULTS/proxy" -maxdepth 1 -name '*.tsv' ! -name 'trunc-*' -newer "$STAMP_FILE" 2>/dev/null | sort | tail -1)
+[ -n "$TSV" ] || die "the harness wrote no results"
 
 TT=""
 if [ "$TRUNC" = 1 ]; then

@@ -408,7 +408,8 @@ def test_the_terminal_passes_through(rf: Ringfence) -> None:
 
 def test_a_dead_proxy_stops_the_run(rf: Ringfence) -> None:
     """Fail closed: if the proxy dies mid-run, the sandbox is stopped and the run fails (3)."""
-    script = "echo started; while :; do sleep 0.1; done"
+    # the proxy starts on the first connection: make one
+    script = "curl -s -o /dev/null http://blocked.example/; echo started; while :; do sleep 0.1; done"
     argv = rf.run_args("--allow-domain", "127.0.0.1") + ["--", "/bin/sh", "-c", script]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=rf.workspace)
     assert proc.stdout is not None
@@ -437,3 +438,19 @@ def test_placeholders_of_a_killed_run_are_removed_by_the_next(rf: Ringfence) -> 
                            cwd=rf.workspace, env=env)
     assert again.returncode == 0, again.stderr
     assert sorted(p.name for p in rf.workspace.iterdir()) == before
+
+
+
+def test_the_proxy_starts_only_when_the_agent_connects(rf: Ringfence) -> None:
+    """No connection, no proxy process: a command that never uses the network pays nothing."""
+    script = "echo started; read line; curl -s -o /dev/null -w '%{http_code}\\n' http://blocked.example/"
+    argv = rf.run_args("--allow-domain", "127.0.0.1") + ["--", "/bin/sh", "-c", script]
+    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=rf.workspace)
+    assert proc.stdout is not None and proc.stdin is not None
+    assert proc.stdout.readline().strip() == "started"
+    children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+    assert all("bwrap" in os.readlink(f"/proc/{c}/exe") for c in children), children
+    out, _ = proc.communicate("go\n", timeout=60)
+    assert out.strip() == "403"  # the proxy started on demand and answered
+    assert proc.returncode == 0

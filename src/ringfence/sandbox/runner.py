@@ -34,7 +34,8 @@ from ringfence.sandbox.probe import Kind, real, walk_root
 # interactive agent must hear of it to redraw.
 _FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGWINCH)
 _ABORT = signal.SIGUSR2  # sent to ourselves when a part outside the sandbox fails mid-run
-_WAITED = (*_FORWARDED, _ABORT, signal.SIGCHLD)
+_CONNECTING = signal.SIGUSR1  # sent by the listener watch: the agent wants the proxy
+_WAITED = (*_FORWARDED, _ABORT, _CONNECTING, signal.SIGCHLD)
 _KILL_GRACE = 5.0
 
 
@@ -456,6 +457,9 @@ class _Forwarder:
                 continue
             if info.si_signo == _ABORT:
                 self.kill_all()
+            elif info.si_signo == _CONNECTING:
+                if isinstance(proxy, OnDemandProxy):
+                    proxy.start()
             else:
                 self._handle(info.si_signo)
 
@@ -512,6 +516,46 @@ class RunResult:
     placeholders_removed: int = 0
 
 
+class OnDemandProxy:
+    """Starts the proxy when the agent first connects to it, not before.
+
+    The listening socket exists inside the sandbox's namespace from the start, so a
+    connection waits in its backlog until the proxy accepts it: nothing leaves without the
+    proxy, and a command that never uses the network never pays for starting it. A thread
+    watches the listeners (select(2)) and signals the supervisor, which starts the proxy.
+    """
+
+    def __init__(self, start: ProxyStarter, namespace: Namespace) -> None:
+        import select
+        import threading
+
+        self._start = start
+        self._namespace = namespace
+        self._handle: ProxyHandle | None = None
+        self._wake_read, self._wake_write = os.pipe()
+        watched = [*namespace.listeners, self._wake_read]
+        threading.Thread(target=self._watch, args=(select.select, watched), daemon=True).start()
+
+    def _watch(self, select: Callable[..., tuple[list[int], list[int], list[int]]], fds: list[int]) -> None:
+        readable, _, _ = select(fds, [], [])
+        if self._wake_read not in readable:
+            os.kill(os.getpid(), _CONNECTING)
+
+    def start(self) -> None:
+        if self._handle is None:
+            self._handle = self._start(self._namespace.listeners)
+            self._namespace.close_listeners()  # the proxy has its own copies
+
+    def failed(self) -> str | None:
+        return self._handle.failed() if self._handle is not None else None
+
+    def stop(self) -> None:
+        os.write(self._wake_write, b"x")  # ends the watch if nobody connected
+        if self._handle is not None:
+            self._handle.stop()
+        self._namespace.close_listeners()
+
+
 def execute(
     plan: SandboxPlan,
     policy: Policy,
@@ -534,8 +578,7 @@ def execute(
     try:
         argv = bwrap_argv(plan, bwrap=bwrap, runtime=runtime.folder, seccomp_fd=SECCOMP_FD, info_fd=STATUS_FD)
         listeners = namespace.ready()
-        proxy = start_proxy(listeners) if listeners and start_proxy is not None else None
-        namespace.close_listeners()  # the proxy has its own copies; nothing else needs them
+        proxy = OnDemandProxy(start_proxy, namespace) if listeners and start_proxy is not None else None
         namespace.go(argv, plan.env, [seccomp_fd, status_write])
         os.close(status_write)
         status_write = -1
