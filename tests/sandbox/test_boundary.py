@@ -284,24 +284,7 @@ def test_tiocsti_cannot_inject_into_the_terminal(rf: Ringfence) -> None:
         "try:\n fcntl.ioctl(0, termios.TIOCSTI, b'X'); print('INJECTED')\n"
         "except OSError as e: print('tiocsti', errno.errorcode[e.errno])\n"
     )
-    argv = rf.run_args() + ["--", PY, "-c", script]
-    pid, fd = pty.fork()
-    if pid == 0:  # the child: ringfence on a real terminal
-        os.chdir(rf.workspace)
-        os.execv(sys.executable, argv)
-    output = b""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([fd], [], [], 1)
-        if ready:
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:
-                break
-            if not chunk:
-                break
-            output += chunk
-    os.waitpid(pid, 0)
+    output = _on_a_terminal([sys.executable, *rf.run_args()[1:], "--", PY, "-c", script], rf.workspace)
     assert b"INJECTED" not in output
     assert b"tiocsti EPERM" in output, output
 
