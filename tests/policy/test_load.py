@@ -51,19 +51,19 @@ path = "~/.local/state/ringfence/audit.db"
 """,
     )
     policy = load(env)
-    assert policy.sandbox.workspace == env["ws"]
-    assert policy.filesystem.deny_read == (env["home"] / ".ssh",)
-    assert policy.filesystem.allow_write == (env["ws"],)
+    assert policy.sandbox.workspace == str(env["ws"])
+    assert policy.filesystem.deny_read == (str(env["home"] / ".ssh"),)
+    assert policy.filesystem.allow_write == (str(env["ws"]),)
     assert policy.network.allow == ("pypi.org", "*.pythonhosted.org")
-    assert policy.audit.path == env["home"] / ".local/state/ringfence/audit.db"
-    assert policy.sources == (env["ws"] / "ringfence.toml",)
+    assert policy.audit.path == str(env["home"] / ".local/state/ringfence/audit.db")
+    assert policy.sources == (str(env["ws"] / "ringfence.toml"),)
     assert policy.network.unix_sockets is UnixSockets.NONE
 
 
 def test_defaults_without_any_file(env: dict[str, Path]) -> None:
     policy = load(env)
-    assert policy.sandbox.workspace == env["ws"]
-    assert policy.filesystem.allow_write == (env["ws"],)
+    assert policy.sandbox.workspace == str(env["ws"])
+    assert policy.filesystem.allow_write == (str(env["ws"]),)
     assert policy.network.allow == ()
     assert policy.sources == ()
 
@@ -71,7 +71,7 @@ def test_defaults_without_any_file(env: dict[str, Path]) -> None:
 def test_relative_paths_are_relative_to_the_file_naming_them(env: dict[str, Path], tmp_path: Path) -> None:
     other = write(tmp_path / "conf" / "p.toml", '[filesystem]\nallow_write = ["../out"]\n')
     policy = load(env, policy_file=other)
-    assert policy.filesystem.allow_write == (tmp_path / "out",)
+    assert policy.filesystem.allow_write == (str(tmp_path / "out"),)
 
 
 @pytest.mark.parametrize(
@@ -121,11 +121,11 @@ def test_layers_merge_and_managed_deny_wins(env: dict[str, Path]) -> None:
     assert rules.decide_name("api.example.com", 443).allowed
     assert not rules.decide_name("evil.example.com", 443).allowed
     # the user layer's allow_read cannot undo the managed layer's deny_read
-    assert Path("/srv/secrets") not in policy.filesystem.allow_read
-    assert env["home"] / ".npmrc" in policy.filesystem.allow_read
-    assert Path("/srv/secrets") in policy.hidden_paths((env["home"],))
-    assert env["home"] / ".npmrc" not in policy.hidden_paths((env["home"],))
-    assert policy.sources[0] == env["managed"]
+    assert str(Path("/srv/secrets")) not in policy.filesystem.allow_read
+    assert str(env["home"] / ".npmrc") in policy.filesystem.allow_read
+    assert str(Path("/srv/secrets")) in policy.hidden_paths((str(env["home"]),))
+    assert str(env["home"] / ".npmrc") not in policy.hidden_paths((str(env["home"]),))
+    assert policy.sources[0] == str(env["managed"])
 
 
 def test_scalars_come_from_the_highest_layer(env: dict[str, Path]) -> None:
@@ -133,20 +133,20 @@ def test_scalars_come_from_the_highest_layer(env: dict[str, Path]) -> None:
     write(env["ws"] / "ringfence.toml", '[network]\nunix_sockets = "sandbox"\n[audit]\npath = "audit.db"\n')
     policy = load(env)
     assert policy.network.unix_sockets is UnixSockets.NONE
-    assert policy.audit.path == env["ws"] / "audit.db"
+    assert policy.audit.path == str(env["ws"] / "audit.db")
 
 
 def test_flags_add_to_the_policy(env: dict[str, Path], tmp_path: Path) -> None:
     write(env["ws"] / "ringfence.toml", '[network]\nallow = ["pypi.org"]\ndeny = ["bad.example.org"]\n')
     policy = load(
         env,
-        overrides=Overrides(allow_domains=["example.org", "*.example.org"], allow_write=[tmp_path / "extra"],
-                            deny_read=[tmp_path / "secret"]),
+        overrides=Overrides(allow_domains=["example.org", "*.example.org"], allow_write=[str(tmp_path / "extra")],
+                            deny_read=[str(tmp_path / "secret")]),
     )
     assert set(policy.network.allow) == {"pypi.org", "example.org", "*.example.org"}
     assert not policy.network.rules().decide_name("bad.example.org", 443).allowed
-    assert tmp_path / "extra" in policy.filesystem.allow_write
-    assert tmp_path / "secret" in policy.filesystem.deny_read
+    assert str(tmp_path / "extra") in policy.filesystem.allow_write
+    assert str(tmp_path / "secret") in policy.filesystem.deny_read
 
 
 def test_bad_flag_rule(env: dict[str, Path]) -> None:
@@ -164,8 +164,8 @@ def test_no_network_clears_allow(env: dict[str, Path]) -> None:
 
 def test_builtin_hidden_paths(env: dict[str, Path]) -> None:
     policy = load(env)
-    hidden = policy.hidden_paths((env["home"],))
+    hidden = policy.hidden_paths((str(env["home"]),))
     for name in (".ssh", ".aws", ".config/gcloud", ".docker/config.json", ".git-credentials", ".netrc",
                  ".local/share/ringfence", ".password-store"):
-        assert env["home"] / name in hidden
+        assert str(env["home"] / name) in hidden
     assert policy.audit.path in hidden

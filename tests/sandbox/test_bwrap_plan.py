@@ -12,8 +12,8 @@ from ringfence.sandbox.bwrap import Identity, bwrap_argv, plan_bwrap
 from ringfence.sandbox.plan import MountKind, SandboxPlan
 from ringfence.sandbox.runner import gather_view
 
-WHO = Identity(uid=os.getuid(), gid=os.getgid(), home=Path("/home/agent"), user="agent")
-STRANGER = Identity(uid=4242, gid=4242, home=Path("/home/agent"), user="agent")
+WHO = Identity(uid=os.getuid(), gid=os.getgid(), home="/home/agent", user="agent")
+STRANGER = Identity(uid=4242, gid=4242, home="/home/agent", user="agent")
 
 
 def make_plan(
@@ -25,28 +25,29 @@ def make_plan(
     home.mkdir(exist_ok=True)
     if toml:
         (ws / "ringfence.toml").write_text(toml)
+    ov = {k: ([str(p) for p in v] if isinstance(v, list) else v) for k, v in ov.items()}
     policy = load_policy(cwd=ws, home=home, managed=tmp_path / "none.toml", overrides=Overrides(**ov))  # type: ignore[arg-type]
     return plan_bwrap(policy, ["true"], who=who, view=gather_view(policy), caller_env=env or {},
-                      cwd=ws, homes=(home,))
+                      cwd=str(ws), homes=(str(home),))
 
 
 def by_dest(plan: SandboxPlan) -> dict[Path, list[MountKind]]:
     out: dict[Path, list[MountKind]] = {}
     for m in plan.mounts:
-        out.setdefault(m.dest, []).append(m.kind)
+        out.setdefault(Path(m.dest), []).append(m.kind)
     return out
 
 
 def test_base_layout(tmp_path: Path) -> None:
     plan = make_plan(tmp_path)
     mounts = by_dest(plan)
-    assert plan.mounts[0].kind is MountKind.RO_BIND and plan.mounts[0].dest == Path("/")
+    assert plan.mounts[0].kind is MountKind.RO_BIND and plan.mounts[0].dest == "/"
     assert mounts[Path("/tmp")] == [MountKind.TMPFS]
     assert mounts[Path("/run")] == [MountKind.TMPFS]
     assert mounts[Path("/dev/shm")] == [MountKind.TMPFS]
     assert MountKind.BIND in mounts[tmp_path / "ws"]
     # the workspace bind comes after /tmp's tmpfs, or it would be hidden by it
-    order = [m.dest for m in plan.mounts]
+    order = [Path(m.dest) for m in plan.mounts]
     assert order.index(Path("/tmp")) < order.index(tmp_path / "ws")
     assert plan.proxy_port == 3128
     assert plan.uid == os.getuid()
@@ -61,7 +62,7 @@ def test_protected_names_at_root_get_placeholders(tmp_path: Path) -> None:
     plan = make_plan(tmp_path)
     ws = tmp_path / "ws"
     mounts = by_dest(plan)
-    holders = {p.path: p.is_dir for p in plan.placeholders}
+    holders = {Path(p.path): p.is_dir for p in plan.placeholders}
     for name in PROTECTED_NAMES:
         assert MountKind.RO_BIND in mounts[ws / name], name
         assert ws / name in holders, name
@@ -90,7 +91,7 @@ def test_protected_names_at_any_depth(tmp_path: Path) -> None:
     for anchor in ("a", "a/b", "a/b/.git", "c"):
         assert mounts[ws / anchor] == [MountKind.BIND], anchor
     # a submodule's missing config gets a placeholder too
-    assert ws / "a/b/.git/modules/sub/config" in {p.path for p in plan.placeholders}
+    assert str(ws / "a/b/.git/modules/sub/config") in {p.path for p in plan.placeholders}
 
 
 def test_deny_read_dirs_files_and_symlinks(tmp_path: Path) -> None:
@@ -158,7 +159,7 @@ def test_no_network_sets_no_proxy(tmp_path: Path) -> None:
 
 def test_argv(tmp_path: Path) -> None:
     plan = make_plan(tmp_path)
-    argv = bwrap_argv(plan, bwrap="/usr/bin/bwrap", runtime=Path("/rt"), seccomp_fd=7, info_fd=8)
+    argv = bwrap_argv(plan, bwrap="/usr/bin/bwrap", runtime="/rt", seccomp_fd=7, info_fd=8)
     for flag in ("--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--disable-userns",
                  "--die-with-parent", "--new-session"):
         assert flag in argv
@@ -176,3 +177,10 @@ def test_unreachable_masks_are_skipped(tmp_path: Path) -> None:
     plan = make_plan(tmp_path, who=STRANGER)
     assert home / ".ssh" not in by_dest(plan)
     assert any("not reachable" in n for n in plan.notes)
+
+
+def test_plan_paths_are_plain_strings(tmp_path: Path) -> None:
+    """The run path does not load pathlib (start-up time): plans hold str paths."""
+    plan = make_plan(tmp_path)
+    assert all(isinstance(m.dest, str) for m in plan.mounts)
+    assert isinstance(plan.workspace, str)

@@ -7,6 +7,7 @@ query started and never blocks, nor is blocked by, a writer in another process.
 from __future__ import annotations
 
 import re
+import os
 import sqlite3
 import stat
 from pathlib import Path
@@ -21,7 +22,7 @@ _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def query(
-    path: Path,
+    path: str | os.PathLike[str],
     *,
     denied_only: bool = False,
     since: float | None = None,
@@ -40,7 +41,7 @@ def query(
     try:
         rows = conn.execute(sql, params).fetchall()
     except sqlite3.Error as exc:
-        raise schema.sqlite_error(path, exc, "read") from exc
+        raise schema.sqlite_error(str(path), exc, "read") from exc
     finally:
         conn.close()
     names = ("id", *schema.COLUMNS)
@@ -96,19 +97,19 @@ def _open_read_only(path: Path) -> sqlite3.Connection:
             hint=f"make {path} readable by {schema.user()}, or pass --audit PATH",
         ) from exc
     if stat.S_ISDIR(mode):
-        raise schema.is_directory(path)
+        raise schema.is_directory(str(path))
     # mode=ro: a reader must never create or change the log (https://sqlite.org/uri.html).
     uri = path.absolute().as_uri() + "?mode=ro"
     try:
         conn = sqlite3.connect(uri, uri=True)
     except sqlite3.Error as exc:
-        raise schema.sqlite_error(path, exc, "open") from exc
+        raise schema.sqlite_error(str(path), exc, "open") from exc
     try:
         _check_version(conn, path)
     except BaseException as exc:
         conn.close()
         if isinstance(exc, sqlite3.Error):
-            raise schema.sqlite_error(path, exc, "open") from exc
+            raise schema.sqlite_error(str(path), exc, "open") from exc
         raise
     return conn
 
@@ -117,6 +118,6 @@ def _check_version(conn: sqlite3.Connection, path: Path) -> None:
     conn.execute(f"PRAGMA busy_timeout = {schema.BUSY_TIMEOUT_MS}")
     (version,) = conn.execute("PRAGMA user_version").fetchone()
     if version == 0:
-        raise schema.not_a_log(path, "it has no ringfence schema")
+        raise schema.not_a_log(str(path), "it has no ringfence schema")
     if version > schema.SCHEMA_VERSION:
-        raise schema.newer_schema(path, version)
+        raise schema.newer_schema(str(path), version)

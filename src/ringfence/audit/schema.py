@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import pwd
 import sqlite3
-from pathlib import Path
 
 from ringfence.errors import AuditError
 
@@ -81,28 +80,28 @@ BUSY_TIMEOUT_MS = 5000
 _OTHER_LOG = "or pass --audit PATH to use another audit log"
 
 
-def sqlite_error(path: Path, exc: BaseException, doing: str) -> AuditError:
+def sqlite_error(path: str, exc: BaseException, doing: str) -> AuditError:
     """Turn an SQLite or OS error about ``path`` into an AuditError that says what to do."""
     code = getattr(exc, "sqlite_errorcode", 0) & 0xFF  # primary code of an extended one
     if code == sqlite3.SQLITE_NOTADB:
         return not_a_log(path, "it is not an SQLite database")
     if code == sqlite3.SQLITE_FULL:
-        hint = f"free space on the filesystem holding {path.parent}, {_OTHER_LOG}"
+        hint = f"free space on the filesystem holding {os.path.dirname(path)}, {_OTHER_LOG}"
     elif code in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM):
-        hint = f"make {path} and {path.parent} writable by {user()}, {_OTHER_LOG}"
+        hint = f"make {path} and {os.path.dirname(path)} writable by {user()}, {_OTHER_LOG}"
     else:
-        hint = f"check free space and permissions of {path.parent}, {_OTHER_LOG}"
+        hint = f"check free space and permissions of {os.path.dirname(path)}, {_OTHER_LOG}"
     return AuditError(f"cannot {doing} the audit log {path}: {exc}", hint=hint)
 
 
-def not_a_log(path: Path, why: str) -> AuditError:
+def not_a_log(path: str, why: str) -> AuditError:
     return AuditError(
         f"{path} is not a ringfence audit log: {why}",
         hint=f"move {path} aside, {_OTHER_LOG}",
     )
 
 
-def newer_schema(path: Path, version: int) -> AuditError:
+def newer_schema(path: str, version: int) -> AuditError:
     return AuditError(
         f"the audit log {path} has schema version {version}; "
         f"this ringfence reads version {SCHEMA_VERSION} only",
@@ -110,10 +109,10 @@ def newer_schema(path: Path, version: int) -> AuditError:
     )
 
 
-def is_directory(path: Path) -> AuditError:
+def is_directory(path: str) -> AuditError:
     return AuditError(
         f"the audit log path {path} is a directory",
-        hint=f"pass --audit with a file path, such as {path / 'audit.db'}",
+        hint=f"pass --audit with a file path, such as {os.path.join(path, 'audit.db')}",
     )
 
 

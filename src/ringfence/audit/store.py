@@ -29,7 +29,6 @@ import threading
 # queue.SimpleQueue without the queue module (and its heapq): start-up time is a feature.
 from _queue import Empty, SimpleQueue
 import time
-from pathlib import Path
 
 from ringfence._struct import record as struct
 
@@ -61,11 +60,11 @@ class _Reply:
         self._error = error
         self._done.set()
 
-    def wait(self, timeout: float, what: str, path: Path) -> None:
+    def wait(self, timeout: float, what: str, path: str) -> None:
         if not self._done.wait(timeout):
             raise AuditError(
                 f"the audit log writer did not {what} within {timeout:g} s ({path})",
-                hint=f"check that the disk holding {path.parent} is responsive",
+                hint=f"check that the disk holding {os.path.dirname(path)} is responsive",
             )
         if self._error is not None:
             raise _fresh(self._error)
@@ -105,7 +104,7 @@ _Item = _Row | _Command
 class AuditLog:
     """An open audit log; build it with ``AuditLog.open(path)``."""
 
-    def __init__(self, path: Path, conn: sqlite3.Connection, *, max_queued: int) -> None:
+    def __init__(self, path: str, conn: sqlite3.Connection, *, max_queued: int) -> None:
         self._path = path
         self._conn = conn
         self._max_queued = max_queued
@@ -119,13 +118,13 @@ class AuditLog:
         self._writer.start()
 
     @classmethod
-    def open(cls, path: Path, *, max_queued: int = MAX_QUEUED) -> AuditLog:
+    def open(cls, path: str | os.PathLike[str], *, max_queued: int = MAX_QUEUED) -> AuditLog:
         """Open or create the log at ``path``; AuditError if it cannot be used."""
-        path = Path(path)
+        path = os.fspath(path)
         return cls(path, _connect(path), max_queued=max_queued)
 
     @property
-    def path(self) -> Path:
+    def path(self) -> str:
         return self._path
 
     @property
@@ -140,7 +139,7 @@ class AuditLog:
         if backlog >= self._max_queued:
             raise AuditError(
                 f"the audit log writer is {backlog} records behind ({self._path})",
-                hint=f"the disk holding {self._path.parent} is too slow for this request rate",
+                hint=f"the disk holding {os.path.dirname(self._path)} is too slow for this request rate",
             )
         self._queue.put(_row(rec))
 
@@ -352,7 +351,7 @@ def _row(rec: ConnectionRecord) -> _Row:
 # --- opening ---------------------------------------------------------------------------
 
 
-def _connect(path: Path) -> sqlite3.Connection:
+def _connect(path: str) -> sqlite3.Connection:
     _make_parents(path)
     _create_private_file(path)
     try:
@@ -371,14 +370,14 @@ def _connect(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def _make_parents(path: Path) -> None:
-    # Not Path.mkdir(parents=True): it creates the parents with the default mode.
-    missing: list[Path] = []
-    folder = path.parent
+def _make_parents(path: str) -> None:
+    # Not str.mkdir(parents=True): it creates the parents with the default mode.
+    missing: list[str] = []
+    folder = os.path.dirname(path)
     try:
-        while not folder.exists() and folder != folder.parent:
+        while not os.path.lexists(folder) and folder != os.path.dirname(folder):
             missing.append(folder)
-            folder = folder.parent
+            folder = os.path.dirname(folder)
         for folder in reversed(missing):
             _make_private_folder(folder)
     except OSError as exc:  # exists() too raises, on a folder we may not search
@@ -388,7 +387,7 @@ def _make_parents(path: Path) -> None:
         ) from exc
 
 
-def _make_private_folder(folder: Path) -> None:
+def _make_private_folder(folder: str) -> None:
     try:
         os.mkdir(folder, 0o700)
     except FileExistsError:
@@ -396,7 +395,7 @@ def _make_private_folder(folder: Path) -> None:
     os.chmod(folder, 0o700)  # the umask may have taken bits from mkdir's mode
 
 
-def _create_private_file(path: Path) -> None:
+def _create_private_file(path: str) -> None:
     """Create ``path`` as 0600 before SQLite does, so it is never readable by others."""
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
@@ -405,7 +404,7 @@ def _create_private_file(path: Path) -> None:
             raise schema.is_directory(path) from exc
         raise AuditError(
             f"cannot open the audit log {path} for writing: {exc.strerror}",
-            hint=f"make {path} and {path.parent} writable by {schema.user()}, or pass --audit PATH",
+            hint=f"make {path} and {os.path.dirname(path)} writable by {schema.user()}, or pass --audit PATH",
         ) from exc
     try:
         st = os.fstat(fd)
@@ -417,7 +416,7 @@ def _create_private_file(path: Path) -> None:
         os.close(fd)
 
 
-def _configure(conn: sqlite3.Connection, path: Path) -> None:
+def _configure(conn: sqlite3.Connection, path: str) -> None:
     conn.execute(f"PRAGMA busy_timeout = {schema.BUSY_TIMEOUT_MS}")
     (mode,) = conn.execute("PRAGMA journal_mode = WAL").fetchone()
     if str(mode).lower() != "wal":
@@ -428,7 +427,7 @@ def _configure(conn: sqlite3.Connection, path: Path) -> None:
     conn.execute("PRAGMA synchronous = NORMAL")
 
 
-def _migrate(conn: sqlite3.Connection, path: Path) -> None:
+def _migrate(conn: sqlite3.Connection, path: str) -> None:
     conn.execute("BEGIN IMMEDIATE")
     try:
         (version,) = conn.execute("PRAGMA user_version").fetchone()
@@ -443,7 +442,7 @@ def _migrate(conn: sqlite3.Connection, path: Path) -> None:
         raise
 
 
-def _create_tables(conn: sqlite3.Connection, path: Path) -> None:
+def _create_tables(conn: sqlite3.Connection, path: str) -> None:
     (tables,) = conn.execute("SELECT count(*) FROM sqlite_schema").fetchone()
     if tables:
         raise schema.not_a_log(path, "it is an SQLite database with other tables")

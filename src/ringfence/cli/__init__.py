@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import sys
 from types import SimpleNamespace
-from pathlib import Path
 
 from ringfence import __version__
 from ringfence.errors import ExitCode, RingfenceError
@@ -21,11 +20,11 @@ if TYPE_CHECKING:
 
 
 def _policy_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--policy", type=Path, metavar="FILE", help="project policy (default: ./ringfence.toml)")
-    p.add_argument("--workspace", type=Path, metavar="DIR", help="the folder the agent works in (default: .)")
+    p.add_argument("--policy", metavar="FILE", help="project policy (default: ./ringfence.toml)")
+    p.add_argument("--workspace", metavar="DIR", help="the folder the agent works in (default: .)")
     p.add_argument("--allow-domain", action="append", default=[], metavar="D", help="also allow this host rule")
-    p.add_argument("--allow-write", action="append", default=[], type=Path, metavar="P", help="also writable")
-    p.add_argument("--deny-read", action="append", default=[], type=Path, metavar="P", help="also hidden")
+    p.add_argument("--allow-write", action="append", default=[], metavar="P", help="also writable")
+    p.add_argument("--deny-read", action="append", default=[], metavar="P", help="also hidden")
     p.add_argument("--no-network", action="store_true", help="no proxy: nothing is reachable")
 
 
@@ -55,8 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     log.add_argument("--run", metavar="RUN_ID", help="only this run")
     log.add_argument("--limit", type=int, default=50)
     log.add_argument("--json", action="store_true", help="JSON lines")
-    log.add_argument("--audit", type=Path, metavar="PATH", help="audit database (default: from the policy)")
-    log.add_argument("--policy", type=Path, metavar="FILE")
+    log.add_argument("--audit", metavar="PATH", help="audit database (default: from the policy)")
+    log.add_argument("--policy", metavar="FILE")
 
     doctor = sub.add_parser("doctor", help="check what the sandbox needs and print fixes")
     doctor.add_argument("--json", action="store_true")
@@ -76,13 +75,11 @@ _RUN_VALUE_FLAGS = {
 }
 _RUN_SWITCHES = {"--no-network": "no_network", "--dry-run": "dry_run"}
 _REPEATED = {"allow_domain", "allow_write", "deny_read"}
-_PATHS = {"policy", "workspace", "allow_write", "deny_read"}
 
 
 def parse_run_fast(argv: list[str]) -> argparse.Namespace | None:
     """``run [flags] [--] CMD...`` as argparse would parse it, or None to let argparse do it."""
-    from pathlib import Path
-
+    
     values: dict[str, object] = {"cmd": "run", "policy": None, "workspace": None, "allow_domain": [],
                                  "allow_write": [], "deny_read": [], "no_network": False, "user": None,
                                  "dry_run": False, "command": []}
@@ -102,7 +99,7 @@ def parse_run_fast(argv: list[str]) -> argparse.Namespace | None:
                     return None
                 inline = argv[i]
             name = _RUN_VALUE_FLAGS[flag]
-            value: object = Path(inline) if name in _PATHS else inline
+            value: object = inline
             if name in _REPEATED:
                 values[name].append(value)  # type: ignore[attr-defined]
             else:

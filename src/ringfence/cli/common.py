@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
+
+from ringfence.policy import Overrides, Policy, load_policy
 
 TYPE_CHECKING = False  # see ringfence._struct: typing is not imported at run time
 if TYPE_CHECKING:
     import argparse
 
-from ringfence.policy import Overrides, Policy, load_policy
 
-
-def _abs(path: Path) -> Path:
-    return Path(os.path.normpath(Path.cwd() / path.expanduser()))
+def _abs(path: str | os.PathLike[str]) -> str:
+    """A flag's path: ``~`` expanded, relative to the current directory."""
+    return os.path.normpath(os.path.join(os.getcwd(), os.path.expanduser(os.fspath(path))))
 
 
 def policy_from_args(args: argparse.Namespace) -> Policy:

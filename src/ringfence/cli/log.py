@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 
 from ringfence.errors import ExitCode, UsageError
 
 
-def _audit_path(args: argparse.Namespace) -> Path:
+def _audit_path(args: argparse.Namespace) -> str:
     if args.audit is not None:
-        return Path(args.audit)
+        return str(args.audit)
     from ringfence.policy import load_policy
 
     return load_policy(policy_file=args.policy).audit.path

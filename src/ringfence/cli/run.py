@@ -87,10 +87,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     return status
 
 
-def _path(text: str):  # type: ignore[no-untyped-def]
-    from pathlib import Path
-
-    return Path(text)
+def _path(text: str) -> str:
+    return text
 
 
 class _ProxyProcess:
@@ -211,14 +209,12 @@ class _CountingSink:
 
 def _print_plan(plan: SandboxPlan, policy: Policy) -> int:
     import json
-    from pathlib import Path
-
     from ringfence.policy import UnixSockets
     from ringfence.sandbox.bwrap import bwrap_argv
     from ringfence.sandbox.seccomp import SeccompOptions, describe
 
     data = plan.to_json()
-    data["argv"] = bwrap_argv(plan, bwrap="bwrap", runtime=Path("$RUNTIME"), seccomp_fd=3, info_fd=4)
+    data["argv"] = bwrap_argv(plan, bwrap="bwrap", runtime="$RUNTIME", seccomp_fd=3, info_fd=4)
     data["seccomp"] = describe(SeccompOptions(allow_unix_sockets=policy.network.unix_sockets is UnixSockets.SANDBOX))
     data["audit"] = str(policy.audit.path)
     data["policy_sources"] = [str(s) for s in policy.sources]

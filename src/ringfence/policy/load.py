@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import pwd
-from pathlib import Path
 
 from ringfence._struct import field, record
 from ringfence.errors import PolicyError
@@ -35,8 +34,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any, BinaryIO
 
-MANAGED_POLICY = Path("/etc/ringfence/policy.toml")
-USER_POLICY = Path("~/.config/ringfence/policy.toml")
+MANAGED_POLICY = "/etc/ringfence/policy.toml"
+USER_POLICY = "~/.config/ringfence/policy.toml"
 PROJECT_POLICY_NAME = "ringfence.toml"
 
 # key path -> expected form; a key not listed here is refused.
@@ -61,12 +60,12 @@ _SCHEMA: dict[str, dict[str, str]] = {
 }
 
 
-def home_of_invoker() -> Path:
+def home_of_invoker() -> str:
     """The home folder ``~`` expands to: the invoking user's, from the password database."""
     try:
-        return Path(pwd.getpwuid(os.getuid()).pw_dir)
+        return pwd.getpwuid(os.getuid()).pw_dir
     except KeyError:
-        return Path(os.environ.get("HOME", "/"))
+        return os.environ.get("HOME", "/")
 
 
 @record(frozen=False)
@@ -81,27 +80,28 @@ class Layer:
 class Overrides:
     """What the command-line flags add to the merged policy."""
 
-    workspace: Path | None = None
+    workspace: str | None = None
     allow_domains: list[str] = field(default_factory=list)
-    allow_write: list[Path] = field(default_factory=list)
-    deny_read: list[Path] = field(default_factory=list)
+    allow_write: list[str] = field(default_factory=list)
+    deny_read: list[str] = field(default_factory=list)
     no_network: bool = False
 
 
-def read_layer(path: Path, home: Path) -> Layer:
+def read_layer(path: str | os.PathLike[str], home: str | os.PathLike[str]) -> Layer:
     """Parse and validate one policy file; raises ``PolicyError`` naming file and key."""
-    source = str(path)
+    source = os.fspath(path)
+    home = os.fspath(home)
     try:
-        with open(path, "rb") as fh:
+        with open(source, "rb") as fh:
             data = _parse(fh, source, home_of_invoker())
     except FileNotFoundError:
         raise PolicyError("file not found", source=source, hint="check the path given to --policy") from None
     except PermissionError:
         raise PolicyError("file not readable", source=source, hint=f"check the permissions of {path}") from None
-    return Layer(source, _validate(data, source, path.parent, home))
+    return Layer(source, _validate(data, source, os.path.dirname(source), home))
 
 
-def _parse(fh: BinaryIO, source: str, invoker_home: Path) -> dict[str, Any]:
+def _parse(fh: BinaryIO, source: str, invoker_home: str) -> dict[str, Any]:
     """The file's TOML table, from the parse cache when this version of it was seen before."""
     from ringfence.policy import cache
 
@@ -120,7 +120,7 @@ def _parse(fh: BinaryIO, source: str, invoker_home: Path) -> dict[str, Any]:
     return table
 
 
-def _validate(data: dict[str, Any], source: str, base: Path, home: Path) -> dict[str, dict[str, Any]]:
+def _validate(data: dict[str, Any], source: str, base: str, home: str) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for section, table in data.items():
         if section not in _SCHEMA:
@@ -151,8 +151,8 @@ def _names(keys: dict[str, Any]) -> str:
 class _Ctx:
     source: str
     key: str
-    base: Path
-    home: Path
+    base: str
+    home: str
 
     def error(self, message: str, value: object) -> PolicyError:
         section, _, name = self.key.partition(".")
@@ -160,18 +160,16 @@ class _Ctx:
         return PolicyError(f"{message}: {value!r}", source=self.source, key=self.key, expected=expected)
 
 
-def resolve_path(text: str, base: Path, home: Path) -> Path:
+def resolve_path(text: str, base: str, home: str) -> str:
     """``~`` is the invoking user's home; a relative path is relative to ``base``."""
     if text == "~" or text.startswith("~/"):
-        path = home / text[2:]
+        path = os.path.join(home, text[2:])
     else:
-        path = Path(text)
-        if not path.is_absolute():
-            path = base / path
-    return Path(os.path.normpath(path))
+        path = text if os.path.isabs(text) else os.path.join(base, text)
+    return os.path.normpath(path)
 
 
-def _path(value: object, ctx: _Ctx) -> Path:
+def _path(value: object, ctx: _Ctx) -> str:
     if not isinstance(value, str) or not value or "\0" in value:
         raise ctx.error("not a path", value)
     if value.startswith("~") and not (value == "~" or value.startswith("~/")):
@@ -185,7 +183,7 @@ def _str_list(value: object, ctx: _Ctx) -> list[str]:
     return list(value)
 
 
-def _path_list(value: object, ctx: _Ctx) -> list[Path]:
+def _path_list(value: object, ctx: _Ctx) -> list[str]:
     return [_path(v, ctx) for v in _str_list(value, ctx)]
 
 
@@ -254,17 +252,17 @@ _CONVERTERS: dict[str, Callable[[object, _Ctx], Any]] = {
 
 
 def discover_layers(
-    *, policy_file: Path | None, workspace: Path, home: Path, managed: Path = MANAGED_POLICY
+    *, policy_file: str | None, workspace: str, home: str, managed: str = MANAGED_POLICY
 ) -> list[Layer]:
     """The layers that apply, highest first: managed, project, user."""
     layers: list[Layer] = []
-    if managed.is_file():
+    if os.path.isfile(managed):
         layers.append(read_layer(managed, home))
-    project = policy_file if policy_file is not None else workspace / PROJECT_POLICY_NAME
-    if policy_file is not None or project.is_file():
+    project = policy_file if policy_file is not None else os.path.join(workspace, PROJECT_POLICY_NAME)
+    if policy_file is not None or os.path.isfile(project):
         layers.append(read_layer(project, home))
-    user = resolve_path(str(USER_POLICY), home, home)
-    if user.is_file():
+    user = resolve_path(USER_POLICY, home, home)
+    if os.path.isfile(user):
         layers.append(read_layer(user, home))
     return layers
 
@@ -283,7 +281,7 @@ def _union(layers: list[Layer], section: str, key: str) -> list[Any]:
     return list(dict.fromkeys(merged))
 
 
-def merge(layers: list[Layer], overrides: Overrides, *, cwd: Path, home: Path) -> Policy:
+def merge(layers: list[Layer], overrides: Overrides, *, cwd: str, home: str) -> Policy:
     """Merge the layers (highest first) and the flags into one validated ``Policy``."""
     workspace = overrides.workspace or _first(layers, "sandbox", "workspace", cwd)
     allow_write = _union(layers, "filesystem", "allow_write") or [workspace]
@@ -310,12 +308,12 @@ def merge(layers: list[Layer], overrides: Overrides, *, cwd: Path, home: Path) -
             enabled=not overrides.no_network,
         ),
         audit=AuditPolicy(path=_first(layers, "audit", "path", resolve_path(DEFAULT_AUDIT_PATH, home, home))),
-        sources=tuple(Path(layer.source) for layer in layers if layer.source != "flags"),
+        sources=tuple(layer.source for layer in layers if layer.source != "flags"),
     )
     return policy
 
 
-def _allow_read(layers: list[Layer]) -> list[Path]:
+def _allow_read(layers: list[Layer]) -> list[str]:
     # A managed layer that denies a path keeps it denied: allow_read only re-allows the
     # built-in list, and any layer's explicit deny_read wins over it.
     denied = set(_union(layers, "filesystem", "deny_read"))
@@ -331,16 +329,17 @@ def _check_flag_rule(rule: str) -> None:
 
 def load_policy(
     *,
-    policy_file: Path | None = None,
+    policy_file: str | os.PathLike[str] | None = None,
     overrides: Overrides | None = None,
-    cwd: Path | None = None,
-    home: Path | None = None,
-    managed: Path = MANAGED_POLICY,
+    cwd: str | os.PathLike[str] | None = None,
+    home: str | os.PathLike[str] | None = None,
+    managed: str | os.PathLike[str] = MANAGED_POLICY,
 ) -> Policy:
     """Discover, read, validate and merge every layer for a run in ``cwd``."""
     overrides = overrides or Overrides()
-    cwd = Path(os.path.normpath(cwd or Path.cwd()))
-    home = home or home_of_invoker()
+    cwd = os.path.normpath(os.fspath(cwd) if cwd is not None else os.getcwd())
+    home_dir = os.fspath(home) if home is not None else home_of_invoker()
     workspace = overrides.workspace or cwd
-    layers = discover_layers(policy_file=policy_file, workspace=workspace, home=home, managed=managed)
-    return merge(layers, overrides, cwd=cwd, home=home)
+    file = os.fspath(policy_file) if policy_file is not None else None
+    layers = discover_layers(policy_file=file, workspace=workspace, home=home_dir, managed=os.fspath(managed))
+    return merge(layers, overrides, cwd=cwd, home=home_dir)

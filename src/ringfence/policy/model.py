@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ringfence._struct import field, record
 from enum import Enum
-from pathlib import Path
+import os
 
 from ringfence.policy.hosts import HostRules
 
@@ -71,17 +71,17 @@ class UnixSockets(Enum):
 
 @record
 class SandboxPolicy:
-    workspace: Path
+    workspace: str
     env: tuple[str, ...] = DEFAULT_ENV
     tmp_size: int = DEFAULT_TMP_SIZE
 
 
 @record
 class FilesystemPolicy:
-    deny_read: tuple[Path, ...] = ()
-    allow_read: tuple[Path, ...] = ()  # re-allows built-in deny_read entries only
-    allow_write: tuple[Path, ...] = ()
-    deny_write: tuple[Path, ...] = ()
+    deny_read: tuple[str, ...] = ()
+    allow_read: tuple[str, ...] = ()  # re-allows built-in deny_read entries only
+    allow_write: tuple[str, ...] = ()
+    deny_write: tuple[str, ...] = ()
 
 
 @record
@@ -97,7 +97,7 @@ class NetworkPolicy:
 
 @record
 class AuditPolicy:
-    path: Path
+    path: str
 
 
 @record
@@ -108,19 +108,19 @@ class Policy:
     filesystem: FilesystemPolicy
     network: NetworkPolicy
     audit: AuditPolicy
-    sources: tuple[Path, ...] = field(default=())  # the files it was read from, highest layer first
+    sources: tuple[str, ...] = field(default=())  # the files it was read from, highest layer first
 
-    def hidden_paths(self, homes: tuple[Path, ...]) -> tuple[Path, ...]:
+    def hidden_paths(self, homes: tuple[str, ...]) -> tuple[str, ...]:
         """Every path the sandbox must not read: policy, built-ins under each home, own state."""
         allowed = set(self.filesystem.allow_read)
-        hidden: list[Path] = list(self.filesystem.deny_read)
+        hidden: list[str] = list(self.filesystem.deny_read)
         for home in homes:
-            hidden += [home / p for p in BUILTIN_DENY_READ_HOME if home / p not in allowed]
-            hidden.append(home / RINGFENCE_STATE_HOME)
+            hidden += [os.path.join(home, p) for p in BUILTIN_DENY_READ_HOME if os.path.join(home, p) not in allowed]
+            hidden.append(os.path.join(home, RINGFENCE_STATE_HOME))
         hidden.append(self.audit.path)
         hidden += _sqlite_companions(self.audit.path)
         return tuple(dict.fromkeys(hidden))
 
 
-def _sqlite_companions(db: Path) -> list[Path]:
-    return [db.with_name(db.name + suffix) for suffix in ("-wal", "-shm", "-journal")]
+def _sqlite_companions(db: str) -> list[str]:
+    return [db + suffix for suffix in ("-wal", "-shm", "-journal")]

@@ -21,11 +21,10 @@ from __future__ import annotations
 
 import os
 from ringfence._struct import field, record
-from pathlib import Path
 
 from ringfence.policy.model import PROTECTED_DIRS, PROTECTED_NAMES, Policy, UnixSockets
 from ringfence.sandbox.plan import Mount, MountKind, Placeholder, SandboxPlan
-from ringfence.sandbox.probe import Kind, WalkResult, kind_of, reachable, real, walk_root
+from ringfence.sandbox.probe import Kind, WalkResult, depth, kind_of, parents, reachable, real, under, walk_root
 
 PROXY_PORT = 3128  # inside the sandbox's own network namespace: always free
 SHM_SIZE = 256 << 20
@@ -41,7 +40,7 @@ class Identity:
 
     uid: int
     gid: int
-    home: Path
+    home: str
     user: str
     shell: str = "/bin/sh"
 
@@ -50,10 +49,10 @@ class Identity:
 class HostView:
     """A snapshot of the host facts the planner depends on (see ``probe``)."""
 
-    kinds: dict[Path, Kind] = field(default_factory=dict)
-    walks: dict[Path, WalkResult] = field(default_factory=dict)
+    kinds: dict[str, Kind] = field(default_factory=dict)
+    walks: dict[str, WalkResult] = field(default_factory=dict)
 
-    def kind(self, path: Path) -> Kind:
+    def kind(self, path: str) -> Kind:
         if path not in self.kinds:
             self.kinds[path] = kind_of(path)
         return self.kinds[path]
@@ -93,8 +92,7 @@ def sandbox_env(policy: Policy, who: Identity, caller_env: dict[str, str], port:
     return env
 
 
-def _under(path: Path, roots: list[Path]) -> bool:
-    return any(path == r or r in path.parents for r in roots)
+_under = under
 
 
 class _Builder:
@@ -102,7 +100,7 @@ class _Builder:
 
     def __init__(self) -> None:
         self.mounts: list[Mount] = []
-        self.masked: list[Path] = []
+        self.masked: list[str] = []
         self.placeholders: list[Placeholder] = []
         self.notes: list[str] = []
 
@@ -121,8 +119,8 @@ def plan_bwrap(
     who: Identity,
     view: HostView,
     caller_env: dict[str, str],
-    cwd: Path,
-    homes: tuple[Path, ...],
+    cwd: str,
+    homes: tuple[str, ...],
 ) -> SandboxPlan:
     """Compile ``policy`` into the bubblewrap plan for ``command`` (pure given ``view``)."""
     b = _Builder()
@@ -168,20 +166,20 @@ def _network_json(policy: Policy, port: int | None) -> dict[str, object]:
 
 
 def _base(b: _Builder, policy: Policy) -> None:
-    b.add(Mount(MountKind.RO_BIND, Path("/"), Path("/"), why="root file system, read-only"))
-    b.add(Mount(MountKind.DEV, Path("/dev"), why="minimal /dev"))
-    b.add(Mount(MountKind.PROC, Path("/proc"), why="procfs of the sandbox's pid namespace"))
-    b.add(Mount(MountKind.TMPFS, Path("/dev/shm"), size=SHM_SIZE, why="private shared memory"))
-    b.add(Mount(MountKind.TMPFS, Path("/run"), size=RUN_SIZE, why="hides host sockets and runtime secrets"))
-    if Path("/var/run").is_dir() and not Path("/var/run").is_symlink():
-        b.add(Mount(MountKind.TMPFS, Path("/var/run"), size=RUN_SIZE, why="hides host sockets"))
-    if not _under(Path("/tmp"), [real(p) for p in policy.filesystem.allow_write]):
-        b.add(Mount(MountKind.TMPFS, Path("/tmp"), size=policy.sandbox.tmp_size, why="private /tmp"))
+    b.add(Mount(MountKind.RO_BIND, "/", "/", why="root file system, read-only"))
+    b.add(Mount(MountKind.DEV, "/dev", why="minimal /dev"))
+    b.add(Mount(MountKind.PROC, "/proc", why="procfs of the sandbox's pid namespace"))
+    b.add(Mount(MountKind.TMPFS, "/dev/shm", size=SHM_SIZE, why="private shared memory"))
+    b.add(Mount(MountKind.TMPFS, "/run", size=RUN_SIZE, why="hides host sockets and runtime secrets"))
+    if os.path.isdir("/var/run") and not os.path.islink("/var/run"):
+        b.add(Mount(MountKind.TMPFS, "/var/run", size=RUN_SIZE, why="hides host sockets"))
+    if not _under("/tmp", [real(p) for p in policy.filesystem.allow_write]):
+        b.add(Mount(MountKind.TMPFS, "/tmp", size=policy.sandbox.tmp_size, why="private /tmp"))
 
 
-def _writable(b: _Builder, policy: Policy, view: HostView) -> list[Path]:
-    roots: list[Path] = []
-    for path in sorted({real(p) for p in policy.filesystem.allow_write}, key=lambda p: len(p.parts)):
+def _writable(b: _Builder, policy: Policy, view: HostView) -> list[str]:
+    roots: list[str] = []
+    for path in sorted({real(p) for p in policy.filesystem.allow_write}, key=depth):
         if view.kind(path) is Kind.MISSING:
             b.notes.append(f"allow_write {path} does not exist; not mounted")
             continue
@@ -191,8 +189,8 @@ def _writable(b: _Builder, policy: Policy, view: HostView) -> list[Path]:
     return roots
 
 
-def _protect(b: _Builder, policy: Policy, view: HostView, roots: list[Path]) -> None:
-    items: dict[Path, bool] = {}  # path -> is a folder
+def _protect(b: _Builder, policy: Policy, view: HostView, roots: list[str]) -> None:
+    items: dict[str, bool] = {}  # path -> is a folder
     for root in roots:
         if view.kind(root) is not Kind.DIR:
             continue
@@ -200,41 +198,42 @@ def _protect(b: _Builder, policy: Policy, view: HostView, roots: list[Path]) -> 
         for path in walk.protected:
             items[path] = _is_protected_dir(path)
         for gitdir in walk.git_dirs:
-            items.setdefault(gitdir / "hooks", True)
-            items.setdefault(gitdir / "config", False)
+            items.setdefault(os.path.join(gitdir, "hooks"), True)
+            items.setdefault(os.path.join(gitdir, "config"), False)
         for name in _ROOT_PLACEHOLDERS:
-            items.setdefault(root / name, name in PROTECTED_DIRS)
-        if not (root / ".git").exists():
-            items.setdefault(root / ".git/hooks", True)
-            items.setdefault(root / ".git/config", False)
-    anchors: set[Path] = set()
+            items.setdefault(os.path.join(root, name), name in PROTECTED_DIRS)
+        if not os.path.exists(os.path.join(root, ".git")):
+            items.setdefault(os.path.join(root, ".git/hooks"), True)
+            items.setdefault(os.path.join(root, ".git/config"), False)
+    anchors: set[str] = set()
     for path in items:
         anchors.update(_ancestors_below(path, roots))
-    for anchor in sorted(anchors, key=lambda p: len(p.parts)):
+    for anchor in sorted(anchors, key=depth):
         if view.kind(anchor) is Kind.MISSING:
             b.placeholders.append(Placeholder(anchor, True))
         b.add(Mount(MountKind.BIND, anchor, anchor, why="holds a protected item: cannot be renamed away"))
-    for path, is_dir in sorted(items.items(), key=lambda kv: len(kv[0].parts)):
+    for path, is_dir in sorted(items.items(), key=lambda kv: depth(kv[0])):
         if not os.path.lexists(path):
             b.placeholders.append(Placeholder(path, is_dir))
         b.add(Mount(MountKind.RO_BIND, path, path, why="write-protected name"))
 
 
-def _is_protected_dir(path: Path) -> bool:
-    return any(str(path).endswith("/" + name) for name in PROTECTED_DIRS) or path.is_dir()
+def _is_protected_dir(path: str) -> bool:
+    return any(path.endswith("/" + name) for name in PROTECTED_DIRS) or os.path.isdir(path)
 
 
-def _ancestors_below(path: Path, roots: list[Path]) -> list[Path]:
-    root = next(r for r in roots if r in path.parents)
-    return [p for p in path.parents if root in p.parents]
+def _ancestors_below(path: str, roots: list[str]) -> list[str]:
+    above = parents(path)
+    root = next(r for r in roots if r in above)
+    return [p for p in above if root in parents(p)]
 
 
-def _readonly(b: _Builder, view: HostView, path: Path, why: str, who: Identity) -> None:
+def _readonly(b: _Builder, view: HostView, path: str, why: str, who: Identity) -> None:
     if view.kind(path) is not Kind.MISSING and reachable(path, who.uid, who.gid):
         b.add(Mount(MountKind.RO_BIND, path, path, why=why))
 
 
-def _hide(b: _Builder, view: HostView, path: Path, why: str, who: Identity) -> None:
+def _hide(b: _Builder, view: HostView, path: str, why: str, who: Identity) -> None:
     kind = view.kind(path)
     if kind is Kind.MISSING:
         return
@@ -245,7 +244,7 @@ def _hide(b: _Builder, view: HostView, path: Path, why: str, who: Identity) -> N
     b.add(Mount(mount_kind, path, why=why))
 
 
-def bwrap_argv(plan: SandboxPlan, *, bwrap: str, runtime: Path, seccomp_fd: int, info_fd: int) -> list[str]:
+def bwrap_argv(plan: SandboxPlan, *, bwrap: str, runtime: str, seccomp_fd: int, info_fd: int) -> list[str]:
     """bubblewrap's command line for ``plan`` (see bwrap(1)); fds are inherited by number."""
     argv = [
         bwrap,
@@ -268,7 +267,7 @@ def bwrap_argv(plan: SandboxPlan, *, bwrap: str, runtime: Path, seccomp_fd: int,
     return argv + list(plan.command)
 
 
-def _mount_args(mount: Mount, runtime: Path) -> list[str]:
+def _mount_args(mount: Mount, runtime: str) -> list[str]:
     dest = str(mount.dest)
     match mount.kind:
         case MountKind.RO_BIND:
@@ -280,7 +279,7 @@ def _mount_args(mount: Mount, runtime: Path) -> list[str]:
         case MountKind.EMPTY_DIR:
             return ["--size", "4096", "--perms", "0555", "--tmpfs", dest, "--remount-ro", dest]
         case MountKind.EMPTY_FILE:
-            return ["--ro-bind", str(runtime / EMPTY_FILE_NAME), dest]
+            return ["--ro-bind", os.path.join(runtime, EMPTY_FILE_NAME), dest]
         case MountKind.DEV:
             return ["--dev", dest]
         case MountKind.PROC:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from ringfence._struct import field, record
 from enum import Enum
-from pathlib import Path
 TYPE_CHECKING = False  # see ringfence._struct: typing is not imported at run time
 if TYPE_CHECKING:
     from typing import Any
@@ -28,8 +27,8 @@ class MountKind(Enum):
 @record
 class Mount:
     kind: MountKind
-    dest: Path
-    source: Path | None = None
+    dest: str
+    source: str | None = None
     size: int | None = None
     why: str = ""  # the rule that asked for it, for `--dry-run` and `explain`
 
@@ -52,7 +51,7 @@ class Placeholder:
     still empty), so that the agent cannot create that file or folder itself.
     """
 
-    path: Path
+    path: str
     is_dir: bool
 
 
@@ -64,7 +63,7 @@ class SandboxPlan:
     env: dict[str, str]
     uid: int
     gid: int
-    workspace: Path
+    workspace: str
     proxy_port: int | None  # the port inside the sandbox's own loopback; None = no network
     placeholders: tuple[Placeholder, ...] = ()
     notes: tuple[str, ...] = ()  # things a person should know (limits, skipped paths)

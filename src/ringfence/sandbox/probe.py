@@ -11,7 +11,6 @@ import os
 import stat
 from ringfence._struct import field, record
 from enum import Enum
-from pathlib import Path
 
 from ringfence.policy.model import PROTECTED_NAMES
 
@@ -24,7 +23,25 @@ class Kind(Enum):
     MISSING = "missing"
 
 
-def kind_of(path: Path) -> Kind:
+def parents(path: str) -> list[str]:
+    """The folders above an absolute, normalised ``path``, nearest first (as Path.parents)."""
+    out = []
+    while path != "/":
+        path = os.path.dirname(path)
+        out.append(path)
+    return out
+
+
+def under(path: str, roots: list[str]) -> bool:
+    """Is ``path`` one of ``roots`` or inside one of them?"""
+    return any(path == r or path.startswith(r.rstrip("/") + "/") for r in roots)
+
+
+def depth(path: str) -> int:
+    return 0 if path == "/" else path.count("/")
+
+
+def kind_of(path: str) -> Kind:
     """The kind of what ``path`` resolves to (symlinks followed), or MISSING."""
     try:
         mode = os.stat(path).st_mode
@@ -41,9 +58,9 @@ def kind_of(path: Path) -> Kind:
     return Kind.OTHER
 
 
-def real(path: Path) -> Path:
+def real(path: str) -> str:
     """``path`` with every symlink resolved: masks and binds land on what a link points at."""
-    return Path(os.path.realpath(path))
+    return os.path.realpath(path)
 
 
 # The protected names, split into a first component and an optional second one.
@@ -59,14 +76,14 @@ for _name in PROTECTED_NAMES:
 class WalkResult:
     """Protected items found under one writable root, and host sockets (when asked for)."""
 
-    protected: list[Path] = field(default_factory=list)  # existing protected paths
-    git_dirs: list[Path] = field(default_factory=list)  # every .git folder (and submodule gitdir)
-    claude_dirs: list[Path] = field(default_factory=list)
-    sockets: list[Path] = field(default_factory=list)
+    protected: list[str] = field(default_factory=list)  # existing protected paths
+    git_dirs: list[str] = field(default_factory=list)  # every .git folder (and submodule gitdir)
+    claude_dirs: list[str] = field(default_factory=list)
+    sockets: list[str] = field(default_factory=list)
     entries: int = 0
 
 
-def walk_root(root: Path, *, find_sockets: bool, skip: frozenset[Path] = frozenset()) -> WalkResult:
+def walk_root(root: str, *, find_sockets: bool, skip: frozenset[str] = frozenset()) -> WalkResult:
     """Walk ``root`` without following symlinks; collect protected names at any depth."""
     result = WalkResult()
     stack = [root]
@@ -79,14 +96,14 @@ def walk_root(root: Path, *, find_sockets: bool, skip: frozenset[Path] = frozens
             continue
         result.entries += len(entries)
         for entry in entries:
-            path = folder / entry.name
+            path = os.path.join(folder, entry.name)
             if path in skip:
                 continue
             _visit(entry, path, result, stack, find_sockets)
     return result
 
 
-def _visit(entry: os.DirEntry[str], path: Path, result: WalkResult, stack: list[Path], find_sockets: bool) -> None:
+def _visit(entry: os.DirEntry[str], path: str, result: WalkResult, stack: list[str], find_sockets: bool) -> None:
     name = entry.name
     if name in _SINGLE:
         result.protected.append(path)
@@ -103,7 +120,8 @@ def _visit(entry: os.DirEntry[str], path: Path, result: WalkResult, stack: list[
         return  # objects and refs are not ours to walk; modules are handled above
     if name == ".claude":
         result.claude_dirs.append(path)
-        result.protected += [path / t for t in _NESTED[".claude"] if os.path.lexists(path / t)]
+        nested = [os.path.join(path, t) for t in _NESTED[".claude"]]
+        result.protected += [p for p in nested if os.path.lexists(p)]
     if name not in _SINGLE:  # a protected folder is bound read-only whole
         stack.append(path)
 
@@ -115,22 +133,23 @@ def _is_socket(entry: os.DirEntry[str]) -> bool:
         return False
 
 
-def _visit_gitdir(gitdir: Path, result: WalkResult) -> None:
+def _visit_gitdir(gitdir: str, result: WalkResult) -> None:
     """A git folder: its hooks and config, and those of submodules under modules/."""
     pending = [gitdir]
     while pending:
         current = pending.pop()
         result.git_dirs.append(current)
-        result.protected += [current / t for t in _NESTED[".git"] if os.path.lexists(current / t)]
-        modules = current / "modules"
+        nested = [os.path.join(current, t) for t in _NESTED[".git"]]
+        result.protected += [p for p in nested if os.path.lexists(p)]
+        modules = os.path.join(current, "modules")
         try:
             with os.scandir(modules) as it:
-                pending += [modules / e.name for e in it if e.is_dir(follow_symlinks=False)]
+                pending += [os.path.join(modules, e.name) for e in it if e.is_dir(follow_symlinks=False)]
         except OSError:
             continue
 
 
-def reachable(path: Path, uid: int, gid: int) -> bool:
+def reachable(path: str, uid: int, gid: int) -> bool:
     """Can ``uid``/``gid`` (no supplementary groups, no capabilities) look up ``path``?
 
     A folder the agent cannot search (``/root`` as 0700) hides what is inside it already;
@@ -138,7 +157,7 @@ def reachable(path: Path, uid: int, gid: int) -> bool:
     """
     if uid == 0:
         return True
-    for folder in reversed(path.parents):
+    for folder in reversed(parents(path)):
         try:
             st = os.stat(folder)
         except OSError:

@@ -20,7 +20,6 @@ import pwd
 import signal
 import time
 from ringfence._struct import field, record
-from pathlib import Path
 TYPE_CHECKING = False  # see ringfence._struct: typing is not imported at run time
 
 from ringfence.errors import ProxyError, SandboxError
@@ -82,7 +81,7 @@ def _lookup(user: str) -> pwd.struct_passwd:
         raise SandboxError(f"no such user: {user}", hint="pass an existing account to --user") from None
 
 
-def _owner_of(path: Path) -> pwd.struct_passwd:
+def _owner_of(path: str) -> pwd.struct_passwd:
     try:
         uid = os.stat(path).st_uid
     except OSError as exc:
@@ -94,12 +93,12 @@ def _owner_of(path: Path) -> pwd.struct_passwd:
 
 
 def _identity(entry: pwd.struct_passwd) -> Identity:
-    return Identity(entry.pw_uid, entry.pw_gid, Path(entry.pw_dir), entry.pw_name, entry.pw_shell or "/bin/sh")
+    return Identity(entry.pw_uid, entry.pw_gid, entry.pw_dir, entry.pw_name, entry.pw_shell or "/bin/sh")
 
 
-def homes_for(who: Identity) -> tuple[Path, ...]:
+def homes_for(who: Identity) -> tuple[str, ...]:
     """Every home folder whose credential stores must be hidden: the caller's and the agent's."""
-    mine = Path(pwd.getpwuid(os.getuid()).pw_dir)
+    mine = pwd.getpwuid(os.getuid()).pw_dir
     return (mine,) if mine == who.home else (mine, who.home)
 
 
@@ -116,11 +115,11 @@ def gather_view(policy: Policy) -> HostView:
 
 def check_workspace(policy: Policy) -> None:
     workspace = policy.sandbox.workspace
-    if not workspace.is_dir():
+    if not os.path.isdir(workspace):
         raise SandboxError(f"workspace {workspace} is not a folder", hint="pass an existing folder to --workspace")
 
 
-def make_plan(policy: Policy, command: list[str], *, who: Identity, cwd: Path, env: dict[str, str]) -> SandboxPlan:
+def make_plan(policy: Policy, command: list[str], *, who: Identity, cwd: str, env: dict[str, str]) -> SandboxPlan:
     check_workspace(policy)
     return plan_bwrap(
         policy, command, who=who, view=gather_view(policy), caller_env=env, cwd=cwd, homes=homes_for(who)
@@ -149,35 +148,41 @@ def find_bwrap() -> str:
 class _Runtime:
     """The run's private folder (bind sources) and the placeholders made on the host."""
 
-    folder: Path
-    journal: Path
-    made: list[Path] = field(default_factory=list)
+    folder: str
+    journal: str
+    made: list[str] = field(default_factory=list)
 
     def cleanup(self) -> None:
         for path in reversed(self.made):
             _remove_if_empty(path)
-        for name in (EMPTY_FILE_NAME,):
-            (self.folder / name).unlink(missing_ok=True)
+        for path in (os.path.join(self.folder, EMPTY_FILE_NAME), self.journal):
+            _unlink(path)
         try:
-            self.folder.rmdir()
+            os.rmdir(self.folder)
         except OSError:
             pass
-        self.journal.unlink(missing_ok=True)
 
 
-def _remove_if_empty(path: Path) -> None:
+def _unlink(path: str) -> None:
     try:
-        if path.is_dir() and not path.is_symlink():
-            path.rmdir()  # only succeeds if still empty
-        elif path.is_file() and path.stat().st_size == 0:
-            path.unlink()
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def _remove_if_empty(path: str) -> None:
+    try:
+        if os.path.isdir(path) and not os.path.islink(path):
+            os.rmdir(path)  # only succeeds if still empty
+        elif os.path.isfile(path) and os.stat(path).st_size == 0:
+            os.unlink(path)
     except OSError:
         pass
 
 
-def journal_dir() -> Path:
-    base = os.environ.get("XDG_STATE_HOME") or str(Path(pwd.getpwuid(os.getuid()).pw_dir) / ".local/state")
-    return Path(base) / "ringfence" / "placeholders"
+def journal_dir() -> str:
+    base = os.environ.get("XDG_STATE_HOME") or os.path.join(pwd.getpwuid(os.getuid()).pw_dir, ".local/state")
+    return os.path.join(base, "ringfence", "placeholders")
 
 
 def recover_placeholders() -> None:
@@ -188,14 +193,15 @@ def recover_placeholders() -> None:
     except OSError:
         return  # no journal folder: no run ever made a placeholder here
     for name in names:
-        journal = folder / name
+        journal = os.path.join(folder, name)
         try:
-            pid, _, paths = journal.read_text().partition("\n")
+            with open(journal) as fh:
+                pid, _, paths = fh.read().partition("\n")
             if _alive(int(pid)):
                 continue
             for path in reversed([p for p in paths.split("\0") if p]):
-                _remove_if_empty(Path(path))
-            journal.unlink(missing_ok=True)
+                _remove_if_empty(path)
+            _unlink(journal)
         except (OSError, ValueError, KeyError):
             continue
 
@@ -211,23 +217,24 @@ def _alive(pid: int) -> bool:
 
 
 def _prepare_runtime(plan: SandboxPlan, run_id: str) -> _Runtime:
-    folder = Path(os.environ.get("TMPDIR") or "/tmp") / f"ringfence-{run_id}-{os.urandom(4).hex()}"
-    folder.mkdir(mode=0o700)  # a fresh random name: mkdir fails rather than reuse anything
+    folder = os.path.join(os.environ.get("TMPDIR") or "/tmp", f"ringfence-{run_id}-{os.urandom(4).hex()}")
+    os.mkdir(folder, mode=0o700)  # a fresh random name: mkdir fails rather than reuse anything
     os.chmod(folder, 0o711)
-    (folder / EMPTY_FILE_NAME).touch(mode=0o444)
+    os.close(os.open(os.path.join(folder, EMPTY_FILE_NAME), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444))
     jdir = journal_dir()
-    jdir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    runtime = _Runtime(folder, jdir / f"{run_id}.run")
+    os.makedirs(jdir, mode=0o700, exist_ok=True)
+    runtime = _Runtime(folder, os.path.join(jdir, f"{run_id}.run"))
     # pid, then the paths NUL-separated (the one byte a path cannot hold)
-    runtime.journal.write_text(f"{os.getpid()}\n" + "\0".join(str(p.path) for p in plan.placeholders))
+    with open(runtime.journal, "w") as fh:
+        fh.write(f"{os.getpid()}\n" + "\0".join(p.path for p in plan.placeholders))
     try:
         for holder in plan.placeholders:
             if os.path.lexists(holder.path):
                 continue
             if holder.is_dir:
-                holder.path.mkdir(mode=0o755)
+                os.mkdir(holder.path, mode=0o755)
             else:
-                holder.path.touch(mode=0o444)
+                os.close(os.open(holder.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o444))
             os.chown(holder.path, plan.uid, plan.gid, follow_symlinks=False)
             runtime.made.append(holder.path)
     except OSError as exc:
@@ -482,7 +489,8 @@ class _Forwarder:
         if init is None:
             return None
         try:
-            children = Path(f"/proc/{init}/task/{init}/children").read_text().split()
+            with open(f"/proc/{init}/task/{init}/children") as fh:
+                children = fh.read().split()
         except OSError:
             return None
         return int(children[0]) if children else None
