@@ -487,3 +487,16 @@ def test_schema_decisions_match_the_record_enum() -> None:
     from ringfence.audit.schema import DECISIONS
 
     assert DECISIONS == tuple(d.value for d in Decision)
+
+
+@pytest.mark.parametrize(
+    "items",
+    [[], ["/a/b"], ['we"ird\\path', "tab\there", "nl\n", "ctl\x01", "ünï", "emoji 🙂", "del\x7f"], ["", " "]],
+)
+def test_sources_json_matches_the_json_module(items: list[str]) -> None:
+    import json
+
+    from ringfence.audit.store import _json_list
+
+    assert _json_list(items) == json.dumps(items)
+    assert json.loads(_json_list(items)) == items

@@ -6,7 +6,6 @@ renderers (and with them sqlite3 and threading) load on first use, not here.
 
 from __future__ import annotations
 
-import importlib
 TYPE_CHECKING = False  # see ringfence._struct: typing is not imported at run time
 
 
@@ -43,6 +42,8 @@ def __getattr__(name: str) -> object:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib  # on first use only: start-up time is a feature
+
     value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
     globals()[name] = value
     return value

@@ -315,12 +315,27 @@ def _fresh(error: Exception) -> Exception:
 
 
 def _json_list(items: list[str]) -> str:
-    """A JSON array of strings; json itself loads only when there is something to encode."""
-    if not items:
-        return "[]"
-    import json
+    """A JSON array of strings (RFC 8259, ASCII-only like ``json.dumps``); written by hand
+    because the json module costs start-up time and these are plain path strings."""
+    return "[" + ", ".join(_json_string(item) for item in items) + "]"
 
-    return json.dumps(items)
+
+_JSON_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\b": "\\b", "\f": "\\f"}
+
+
+def _json_string(text: str) -> str:
+    out = []
+    for ch in text:
+        if ch in _JSON_ESCAPES:
+            out.append(_JSON_ESCAPES[ch])
+        elif " " <= ch <= "~":
+            out.append(ch)
+        elif ord(ch) > 0xFFFF:  # a surrogate pair, as json.dumps writes it
+            high, low = divmod(ord(ch) - 0x10000, 0x400)
+            out.append(f"\\u{0xD800 + high:04x}\\u{0xDC00 + low:04x}")
+        else:
+            out.append(f"\\u{ord(ch):04x}")
+    return '"' + "".join(out) + '"'
 
 
 def strip_query(path: str) -> str:
