@@ -299,7 +299,7 @@ def test_sigterm_reaches_the_agent_and_everything_is_cleaned_up(rf: Ringfence) -
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=30) == 3
     assert marker.read_text() == "term\n"
-    leftovers = subprocess.run(["pgrep", "-f", f"got-term"], capture_output=True, text=True).stdout.split()
+    leftovers = subprocess.run(["pgrep", "-f", "got-term"], capture_output=True, text=True).stdout.split()
     assert [p for p in leftovers if int(p) != os.getpid()] == []
     assert not [p for p in Path("/tmp").glob("ringfence-*") if p.stat().st_uid == os.getuid() and
                 str(proc.pid) in p.name]

@@ -16,7 +16,6 @@ from ringfence.policy import Policy
 
 if TYPE_CHECKING:
     import argparse
-    from collections.abc import Callable
 
     from ringfence.audit.record import ConnectionRecord
     from ringfence.audit.store import AuditLog

@@ -24,7 +24,7 @@ from ringfence._struct import field, record
 
 from ringfence.policy.model import PROTECTED_DIRS, PROTECTED_NAMES, Policy, UnixSockets
 from ringfence.sandbox.plan import Mount, MountKind, Placeholder, SandboxPlan
-from ringfence.sandbox.probe import Kind, WalkResult, depth, kind_of, parents, reachable, real, under, walk_root
+from ringfence.sandbox.probe import Kind, WalkResult, depth, kind_of, parents, reachable, real, under
 
 PROXY_PORT = 3128  # inside the sandbox's own network namespace: always free
 SHM_SIZE = 256 << 20
@@ -51,6 +51,14 @@ class HostView:
 
     kinds: dict[str, Kind] = field(default_factory=dict)
     walks: dict[str, WalkResult] = field(default_factory=dict)
+
+    resolved: dict[str, str] = field(default_factory=dict)
+
+    def real(self, path: str) -> str:
+        """``real(path)``, asked once per path per plan (a plan resolves the same roots often)."""
+        if path not in self.resolved:
+            self.resolved[path] = real(path)
+        return self.resolved[path]
 
     def kind(self, path: str) -> Kind:
         if path not in self.kinds:
@@ -124,22 +132,22 @@ def plan_bwrap(
 ) -> SandboxPlan:
     """Compile ``policy`` into the bubblewrap plan for ``command`` (pure given ``view``)."""
     b = _Builder()
-    workspace = real(policy.sandbox.workspace)
-    _base(b, policy)
+    workspace = view.real(policy.sandbox.workspace)
+    _base(b, policy, view)
     writable = _writable(b, policy, view)
     _protect(b, policy, view, writable)
     for path in policy.filesystem.deny_write:
-        _readonly(b, view, real(path), "filesystem.deny_write", who)
+        _readonly(b, view, view.real(path), "filesystem.deny_write", who)
     for source in policy.sources:
-        _readonly(b, view, real(source), "the policy file itself", who)
+        _readonly(b, view, view.real(source), "the policy file itself", who)
     for path in policy.hidden_paths(homes):
-        _hide(b, view, real(path), "filesystem.deny_read", who)
+        _hide(b, view, view.real(path), "filesystem.deny_read", who)
     if policy.network.unix_sockets is UnixSockets.SANDBOX:
         for root in writable:
             for sock in view.walks[root].sockets:
                 b.add(Mount(MountKind.EMPTY_FILE, sock, why="a host socket (unix_sockets = \"sandbox\")"))
     port = PROXY_PORT if policy.network.enabled else None
-    chdir = real(cwd) if _under(real(cwd), [workspace]) else workspace
+    chdir = view.real(cwd) if _under(view.real(cwd), [workspace]) else workspace
     return SandboxPlan(
         backend="bwrap",
         command=tuple(command),
@@ -165,7 +173,7 @@ def _network_json(policy: Policy, port: int | None) -> dict[str, object]:
     }
 
 
-def _base(b: _Builder, policy: Policy) -> None:
+def _base(b: _Builder, policy: Policy, view: HostView) -> None:
     b.add(Mount(MountKind.RO_BIND, "/", "/", why="root file system, read-only"))
     b.add(Mount(MountKind.DEV, "/dev", why="minimal /dev"))
     b.add(Mount(MountKind.PROC, "/proc", why="procfs of the sandbox's pid namespace"))
@@ -173,13 +181,13 @@ def _base(b: _Builder, policy: Policy) -> None:
     b.add(Mount(MountKind.TMPFS, "/run", size=RUN_SIZE, why="hides host sockets and runtime secrets"))
     if os.path.isdir("/var/run") and not os.path.islink("/var/run"):
         b.add(Mount(MountKind.TMPFS, "/var/run", size=RUN_SIZE, why="hides host sockets"))
-    if not _under("/tmp", [real(p) for p in policy.filesystem.allow_write]):
+    if not _under("/tmp", [view.real(p) for p in policy.filesystem.allow_write]):
         b.add(Mount(MountKind.TMPFS, "/tmp", size=policy.sandbox.tmp_size, why="private /tmp"))
 
 
 def _writable(b: _Builder, policy: Policy, view: HostView) -> list[str]:
     roots: list[str] = []
-    for path in sorted({real(p) for p in policy.filesystem.allow_write}, key=depth):
+    for path in sorted({view.real(p) for p in policy.filesystem.allow_write}, key=depth):
         if view.kind(path) is Kind.MISSING:
             b.notes.append(f"allow_write {path} does not exist; not mounted")
             continue

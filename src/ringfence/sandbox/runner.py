@@ -27,7 +27,7 @@ from ringfence.policy.model import Policy, UnixSockets
 from ringfence.sandbox import fdpass
 from ringfence.sandbox.bwrap import EMPTY_FILE_NAME, PROXY_PORT, HostView, Identity, bwrap_argv, plan_bwrap
 from ringfence.sandbox.plan import SandboxPlan
-from ringfence.sandbox.probe import Kind, real, walk_root
+from ringfence.sandbox.probe import Kind, walk_root
 
 # SIGWINCH too: the terminal tells its foreground group (ringfence) about a resize, and an
 # interactive agent must hear of it to redraw.
@@ -106,8 +106,8 @@ def gather_view(policy: Policy) -> HostView:
     """Walk every writable root once (protected names, and host sockets when needed)."""
     view = HostView()
     find_sockets = policy.network.unix_sockets is UnixSockets.SANDBOX
-    hidden = frozenset(real(p) for p in policy.filesystem.deny_read)
-    for path in {real(p) for p in policy.filesystem.allow_write}:
+    hidden = frozenset(view.real(p) for p in policy.filesystem.deny_read)
+    for path in {view.real(p) for p in policy.filesystem.allow_write}:
         if view.kind(path) is Kind.DIR:
             view.walks[path] = walk_root(path, find_sockets=find_sockets, skip=hidden)
     return view
