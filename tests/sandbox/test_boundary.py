@@ -437,3 +437,22 @@ def test_the_proxy_starts_only_when_the_agent_connects(rf: Ringfence) -> None:
     out, _ = proc.communicate("go\n", timeout=60)
     assert out.strip() == "403"  # the proxy started on demand and answered
     assert proc.returncode == 0
+
+
+def test_a_killed_supervisor_leaves_no_proxy_behind(rf: Ringfence) -> None:
+    """SIGKILL of ringfence: the sandbox dies (--die-with-parent) and so does the proxy (PDEATHSIG)."""
+    script = "curl -s -o /dev/null http://blocked.example/; echo started; sleep 60"
+    argv = rf.run_args("--allow-domain", "127.0.0.1") + ["--", "/bin/sh", "-c", script]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=rf.workspace)
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "started"
+    children = [int(c) for c in Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()]
+    assert len(children) == 2  # bwrap and the proxy
+    proc.kill()
+    proc.wait(timeout=30)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and any(Path(f"/proc/{c}").exists() for c in children):
+        time.sleep(0.1)
+    alive = [c for c in children if Path(f"/proc/{c}").exists() and
+             Path(f"/proc/{c}/stat").read_text().split()[2] != "Z"]
+    assert alive == []

@@ -164,10 +164,14 @@ def _proxy_main(  # pragma: no cover - runs in the proxy process
     import signal
 
     status = 0
+    parent = os.getppid()
     try:
         for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGWINCH):
             signal.signal(sig, signal.SIG_IGN)  # the supervisor forwards these to the agent
         signal.pthread_sigmask(signal.SIG_UNBLOCK, (signal.SIGTERM,))  # die at once while loading
+        from ringfence.sandbox.netns import die_with_parent
+
+        die_with_parent(signal.SIGTERM, parent)  # a killed supervisor must not leave the proxy behind
         import socket
 
         from ringfence.audit.store import AuditLog

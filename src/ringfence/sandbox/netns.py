@@ -36,6 +36,18 @@ def unshare(flags: int) -> None:
 
 
 _PR_SET_DUMPABLE = 4
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(sig: int, parent: int) -> None:
+    """Have the kernel send ``sig`` when our parent dies (prctl(2), PR_SET_PDEATHSIG); if it
+    died before we asked, send it now."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_PDEATHSIG, sig, 0, 0, 0) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"prctl(PR_SET_PDEATHSIG): {os.strerror(err)}")
+    if os.getppid() != parent:
+        os.kill(os.getpid(), sig)
 
 
 def make_dumpable() -> None:
