@@ -40,7 +40,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     who = runner.resolve_identity(policy, args.user)
     cwd = os.getcwd()
     if args.dry_run:
-        plan = runner.make_plan(policy, command, who=who, cwd=_path(cwd), env=dict(os.environ))
+        plan = runner.make_plan(policy, command, who=who, cwd=cwd, env=dict(os.environ))
         return _print_plan(plan, policy)
     run_id = os.urandom(6).hex()
     from ringfence.audit.store import AuditLog
@@ -56,14 +56,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise
     with audit:
         try:
-            plan = runner.make_plan(policy, command, who=who, cwd=_path(cwd), env=dict(os.environ))
-        except BaseException:
-            namespace.abandon()
-            raise
-        from ringfence.audit.redact import redact_command
+            plan = runner.make_plan(policy, command, who=who, cwd=cwd, env=dict(os.environ))
+            from ringfence.audit.redact import redact_command
 
-        logged = redact_command(command)  # the audit log keeps the shape, never a typed secret
-        audit.start_run(run_id, logged, [str(s) for s in policy.sources])
+            logged = redact_command(command)  # the audit log keeps the shape, never a typed secret
+            audit.start_run(run_id, logged, [str(s) for s in policy.sources])
+        except BaseException:
+            namespace.abandon()  # nothing runs: the helper exits when its socket closes
+            raise
         status = -1
         proxy: _ProxyProcess | None = None
 
@@ -84,10 +84,6 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"ringfence: {len(proxy.denied)} connection(s) refused ({shown}); "
               f"see `ringfence log --run {run_id} --denied`", file=sys.stderr)
     return status
-
-
-def _path(text: str) -> str:
-    return text
 
 
 class _ProxyProcess:
