@@ -289,13 +289,20 @@ def test_tiocsti_cannot_inject_into_the_terminal(rf: Ringfence) -> None:
     assert b"tiocsti EPERM" in output, output
 
 
+def _started(rf: Ringfence, script: str, *flags: str, **popen: object) -> subprocess.Popen[str]:
+    """Start `ringfence run` on ``script`` and wait until it prints ``started``."""
+    argv = rf.run_args(*flags) + ["--", "/bin/sh", "-c", script]
+    popen.setdefault("stderr", subprocess.PIPE)
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, cwd=rf.workspace, **popen)  # type: ignore[call-overload]
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "started"
+    return proc  # type: ignore[no-any-return]
+
+
 def test_sigterm_reaches_the_agent_and_everything_is_cleaned_up(rf: Ringfence) -> None:
     marker = rf.workspace / "got-term"
     script = f"trap 'echo term > {marker}; exit 3' TERM; echo started; while :; do sleep 0.1; done"
-    argv = rf.run_args() + ["--", "/bin/sh", "-c", script]
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=rf.workspace)
-    assert proc.stdout is not None
-    assert proc.stdout.readline().strip() == "started"
+    proc = _started(rf, script)
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=30) == 3
     assert marker.read_text() == "term\n"
@@ -307,10 +314,7 @@ def test_sigterm_reaches_the_agent_and_everything_is_cleaned_up(rf: Ringfence) -
 
 def test_sigint_is_forwarded_not_fatal(rf: Ringfence) -> None:
     script = "trap 'echo got-int; exit 0' INT; echo started; while :; do sleep 0.1; done"
-    argv = rf.run_args() + ["--", "/bin/sh", "-c", script]
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=rf.workspace)
-    assert proc.stdout is not None
-    assert proc.stdout.readline().strip() == "started"
+    proc = _started(rf, script)
     proc.send_signal(signal.SIGINT)
     out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0
@@ -393,10 +397,7 @@ def test_a_dead_proxy_stops_the_run(rf: Ringfence) -> None:
     """Fail closed: if the proxy dies mid-run, the sandbox is stopped and the run fails (3)."""
     # the proxy starts on the first connection: make one
     script = "curl -s -o /dev/null http://blocked.example/; echo started; while :; do sleep 0.1; done"
-    argv = rf.run_args("--allow-domain", "127.0.0.1") + ["--", "/bin/sh", "-c", script]
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=rf.workspace)
-    assert proc.stdout is not None
-    assert proc.stdout.readline().strip() == "started"
+    proc = _started(rf, script, "--allow-domain", "127.0.0.1")
     children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
     proxies = [int(c) for c in children if "bwrap" not in os.readlink(f"/proc/{c}/exe")]
     assert len(proxies) == 1, children
@@ -409,9 +410,7 @@ def test_a_dead_proxy_stops_the_run(rf: Ringfence) -> None:
 def test_placeholders_of_a_killed_run_are_removed_by_the_next(rf: Ringfence) -> None:
     before = sorted(p.name for p in rf.workspace.iterdir())
     env = dict(os.environ, XDG_STATE_HOME=str(rf.audit.parent / "state"))
-    argv = rf.run_args() + ["--", "/bin/sh", "-c", "echo started; sleep 60"]
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, cwd=rf.workspace, env=env)
-    assert proc.stdout is not None and proc.stdout.readline().strip() == "started"
+    proc = _started(rf, "echo started; sleep 60", env=env, stderr=None)
     assert (rf.workspace / ".bashrc").exists()  # a placeholder, while the run lives
     proc.kill()  # no cleanup: the journal remembers what was made
     proc.wait(timeout=30)
@@ -427,11 +426,7 @@ def test_placeholders_of_a_killed_run_are_removed_by_the_next(rf: Ringfence) -> 
 def test_the_proxy_starts_only_when_the_agent_connects(rf: Ringfence) -> None:
     """No connection, no proxy process: a command that never uses the network pays nothing."""
     script = "echo started; read line; curl -s -o /dev/null -w '%{http_code}\\n' http://blocked.example/"
-    argv = rf.run_args("--allow-domain", "127.0.0.1") + ["--", "/bin/sh", "-c", script]
-    proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            cwd=rf.workspace)
-    assert proc.stdout is not None and proc.stdin is not None
-    assert proc.stdout.readline().strip() == "started"
+    proc = _started(rf, script, "--allow-domain", "127.0.0.1", stdin=subprocess.PIPE)
     children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
     assert all("bwrap" in os.readlink(f"/proc/{c}/exe") for c in children), children
     out, _ = proc.communicate("go\n", timeout=60)
@@ -442,10 +437,7 @@ def test_the_proxy_starts_only_when_the_agent_connects(rf: Ringfence) -> None:
 def test_a_killed_supervisor_leaves_no_proxy_behind(rf: Ringfence) -> None:
     """SIGKILL of ringfence: the sandbox dies (--die-with-parent) and so does the proxy (PDEATHSIG)."""
     script = "curl -s -o /dev/null http://blocked.example/; echo started; sleep 60"
-    argv = rf.run_args("--allow-domain", "127.0.0.1") + ["--", "/bin/sh", "-c", script]
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=rf.workspace)
-    assert proc.stdout is not None
-    assert proc.stdout.readline().strip() == "started"
+    proc = _started(rf, script, "--allow-domain", "127.0.0.1")
     children = [int(c) for c in Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()]
     assert len(children) == 2  # bwrap and the proxy
     proc.kill()

@@ -75,7 +75,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         try:
             status = runner.execute(
                 plan, policy, run_id=run_id, namespace=namespace, start_proxy=start if plan.proxy_port else None
-            ).status
+            )
         finally:
             audit.end_run(run_id, status)
     if proxy is not None and proxy.denied:

@@ -100,9 +100,6 @@ def sandbox_env(policy: Policy, who: Identity, caller_env: dict[str, str], port:
     return env
 
 
-_under = under
-
-
 class _Builder:
     """Accumulates mounts in order, skipping those an earlier mask already hides."""
 
@@ -113,7 +110,7 @@ class _Builder:
         self.notes: list[str] = []
 
     def add(self, mount: Mount) -> None:
-        if _under(mount.dest, self.masked):
+        if under(mount.dest, self.masked):
             return  # an earlier mask already hides it
         if mount.kind in (MountKind.EMPTY_DIR, MountKind.EMPTY_FILE):
             self.masked.append(mount.dest)
@@ -147,7 +144,7 @@ def plan_bwrap(
             for sock in view.walks[root].sockets:
                 b.add(Mount(MountKind.EMPTY_FILE, sock, why="a host socket (unix_sockets = \"sandbox\")"))
     port = PROXY_PORT if policy.network.enabled else None
-    chdir = view.real(cwd) if _under(view.real(cwd), [workspace]) else workspace
+    chdir = view.real(cwd) if under(view.real(cwd), [workspace]) else workspace
     return SandboxPlan(
         backend="bwrap",
         command=tuple(command),
@@ -181,7 +178,7 @@ def _base(b: _Builder, policy: Policy, view: HostView) -> None:
     b.add(Mount(MountKind.TMPFS, "/run", size=RUN_SIZE, why="hides host sockets and runtime secrets"))
     if os.path.isdir("/var/run") and not os.path.islink("/var/run"):
         b.add(Mount(MountKind.TMPFS, "/var/run", size=RUN_SIZE, why="hides host sockets"))
-    if not _under("/tmp", [view.real(p) for p in policy.filesystem.allow_write]):
+    if not under("/tmp", [view.real(p) for p in policy.filesystem.allow_write]):
         b.add(Mount(MountKind.TMPFS, "/tmp", size=policy.sandbox.tmp_size, why="private /tmp"))
 
 
@@ -192,7 +189,7 @@ def _writable(b: _Builder, policy: Policy, view: HostView) -> list[str]:
             b.notes.append(f"allow_write {path} does not exist; not mounted")
             continue
         b.add(Mount(MountKind.BIND, path, path, why="filesystem.allow_write"))
-        if not _under(path, roots):
+        if not under(path, roots):
             roots.append(path)
     return roots
 

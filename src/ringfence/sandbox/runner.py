@@ -18,7 +18,6 @@ import fcntl
 import os
 import pwd
 import signal
-import time
 from ringfence._struct import field, record
 TYPE_CHECKING = False  # see ringfence._struct: typing is not imported at run time
 
@@ -35,7 +34,6 @@ _FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, sign
 _ABORT = signal.SIGUSR2  # sent to ourselves when a part outside the sandbox fails mid-run
 _CONNECTING = signal.SIGUSR1  # sent by the listener watch: the agent wants the proxy
 _WAITED = (*_FORWARDED, _ABORT, _CONNECTING, signal.SIGCHLD)
-_KILL_GRACE = 5.0
 
 
 if TYPE_CHECKING:
@@ -270,10 +268,9 @@ class Namespace:
     waits for ``go`` (argv, environment, the seccomp and status fds) and becomes bwrap.
     """
 
-    def __init__(self, pid: int, control: fdpass.Socket, wants_listener: bool) -> None:
+    def __init__(self, pid: int, control: fdpass.Socket) -> None:
         self.pid = pid
         self.control = control
-        self.wants_listener = wants_listener
         self.listeners: list[int] = []
 
     def ready(self) -> list[int]:
@@ -321,7 +318,7 @@ def start_namespace(who: Identity, *, network: bool) -> Namespace:
         child_end.close()
         _child(who.uid, who.gid, PROXY_PORT if network else None, control)
     child_end.close()
-    return Namespace(pid, parent_end, network)
+    return Namespace(pid, parent_end)
 
 
 def _child(uid: int, gid: int, port: int | None, control: fdpass.Socket) -> None:  # pragma: no cover
@@ -517,13 +514,6 @@ def _killpg(pgid: int, sig: int) -> None:
         pass
 
 
-@record(frozen=False)
-class RunResult:
-    status: int
-    duration: float
-    placeholders_removed: int = 0
-
-
 class OnDemandProxy:
     """Starts the proxy when the agent first connects to it, not before.
 
@@ -571,27 +561,26 @@ def execute(
     run_id: str,
     namespace: Namespace,
     start_proxy: ProxyStarter | None,
-) -> RunResult:
+) -> int:
     """Run ``plan`` in ``namespace``; returns the command's status. Raises ``SandboxError``
     (or ``ProxyError``) if setup fails, after stopping everything it started."""
-    started = time.monotonic()
     try:
         bwrap = find_bwrap()
         runtime = _prepare_runtime(plan, run_id)
     except BaseException:
         namespace.abandon()
         raise
-    seccomp_fd = _seccomp_fd(policy)
-    status_read, status_write = os.pipe()
+    seccomp_fd = status_write = -1
     try:
+        seccomp_fd = _seccomp_fd(policy)
+        status_read, status_write = os.pipe()
         argv = bwrap_argv(plan, bwrap=bwrap, runtime=runtime.folder, seccomp_fd=SECCOMP_FD, info_fd=STATUS_FD)
         listeners = namespace.ready()
         proxy = OnDemandProxy(start_proxy, namespace) if listeners and start_proxy is not None else None
         namespace.go(argv, plan.env, [seccomp_fd, status_write])
         os.close(status_write)
         status_write = -1
-        status = _supervise(namespace, proxy, status_read)
-        return RunResult(status, time.monotonic() - started, len(runtime.made))
+        return _supervise(namespace, proxy, status_read)
     except BaseException:
         namespace.abandon()
         raise
