@@ -148,3 +148,13 @@ def test_start_in_thread_reports_a_bad_listener() -> None:
     with pytest.raises(ProxyError, match="could not start"):
         start_in_thread(ProxyConfig(HostRules.parse([], []), run_id="bad"), ListSink(), [not_listening])
     not_listening.close()
+
+
+def test_bind_listener_refuses_an_out_of_range_port() -> None:
+    import pytest
+
+    from ringfence.errors import ProxyError
+    from ringfence.proxy.server import bind_listener
+
+    with pytest.raises(ProxyError):
+        bind_listener("tcp:127.0.0.1:99999")

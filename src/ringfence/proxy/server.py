@@ -642,7 +642,7 @@ def bind_listener(listen: str) -> socket.socket:
         else:
             raise ProxyError(f"cannot listen on {listen!r}", hint="use unix:PATH or tcp:HOST:PORT")
         sock.listen(1024)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, OverflowError) as exc:  # OverflowError: a port above 65535
         raise ProxyError(f"cannot listen on {listen!r}: {exc}", hint="pick a free port or a writable path") from None
     return sock
 
