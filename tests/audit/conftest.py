@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -46,6 +47,68 @@ def make_record() -> MakeRecord:
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
     return tmp_path / "state" / "audit.db"
+
+
+# The schema ringfence wrote before version 2 (which added connections.credential), as it
+# was: tests build real version-1 files with it, not with today's DDL minus a column.
+V1_DDL = (
+    """CREATE TABLE connections (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        time REAL NOT NULL,
+        run_id TEXT NOT NULL,
+        command TEXT NOT NULL,
+        protocol TEXT NOT NULL,
+        host TEXT NOT NULL,
+        port INTEGER NOT NULL,
+        decision TEXT NOT NULL CHECK (decision IN ('allow', 'deny', 'error')),
+        rule TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        method TEXT NOT NULL,
+        path TEXT NOT NULL,
+        status INTEGER NOT NULL,
+        bytes_up INTEGER NOT NULL,
+        bytes_down INTEGER NOT NULL,
+        duration_ms REAL NOT NULL
+    )""",
+    "CREATE INDEX connections_time ON connections (time)",
+    "CREATE INDEX connections_run_id ON connections (run_id)",
+    """CREATE TABLE runs (
+        run_id TEXT PRIMARY KEY,
+        command TEXT NOT NULL,
+        started REAL NOT NULL,
+        ended REAL,
+        exit_status INTEGER,
+        sources TEXT NOT NULL
+    )""",
+)
+
+# Rows of the version-1 log: (time, host, decision); the other columns are fixed.
+V1_ROWS = [(T0, "pypi.org", "allow"), (T0 + 1, "evil.example", "deny")]
+
+
+def make_v1_log(db: Path) -> None:
+    """A version-1 audit log at ``db`` holding ``V1_ROWS``, as ringfence 1 left it (WAL mode)."""
+    db.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(db, isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode = WAL")
+        for statement in V1_DDL:
+            conn.execute(statement)
+        conn.executemany(
+            "INSERT INTO connections (time, run_id, command, protocol, host, port, decision, rule, reason,"
+            " method, path, status, bytes_up, bytes_down, duration_ms)"
+            " VALUES (?, 'run-v1', 'agent', 'http', ?, 443, ?, '', '', 'GET', '/', 200, 1, 2, 3.5)",
+            V1_ROWS,
+        )
+        conn.execute("PRAGMA user_version = 1")
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def v1_db(db: Path) -> Path:
+    make_v1_log(db)
+    return db
 
 
 @pytest.fixture

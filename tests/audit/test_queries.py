@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sqlite3
 import subprocess
@@ -12,19 +13,19 @@ from typing import Any
 
 import pytest
 
-from ringfence.audit import AuditLog, Decision, parse_since, query
+from ringfence.audit import AuditLog, ConnectionRecord, Decision, parse_since, query
 from ringfence.errors import AuditError
 
-from .conftest import T0, MakeRecord, Unprivileged, run_python
+from .conftest import T0, V1_ROWS, MakeRecord, Unprivileged, run_python
 
-# (run_id, seconds after T0, decision, host)
+# (run_id, seconds after T0, decision, host, credential)
 _RECORDS = [
-    ("run-a", 0, Decision.ALLOW, "pypi.org"),
-    ("run-a", 10, Decision.DENY, "evil.example"),
-    ("run-a", 20, Decision.ALLOW, "files.pythonhosted.org"),
-    ("run-b", 30, Decision.DENY, "169.254.169.254"),
-    ("run-b", 40, Decision.ERROR, "down.example"),
-    ("run-b", 50, Decision.DENY, "evil.example"),
+    ("run-a", 0, Decision.ALLOW, "pypi.org", ""),
+    ("run-a", 10, Decision.DENY, "evil.example", ""),
+    ("run-a", 20, Decision.ALLOW, "api.github.com", "github"),
+    ("run-b", 30, Decision.DENY, "169.254.169.254", ""),
+    ("run-b", 40, Decision.ERROR, "down.example", "pypi-token"),
+    ("run-b", 50, Decision.DENY, "evil.example", ""),
 ]
 
 
@@ -32,8 +33,10 @@ _RECORDS = [
 def filled(db: Path, make_record: MakeRecord) -> Path:
     with AuditLog.open(db) as log:
         # Recorded out of time order, as several proxy tasks may: queries sort by time.
-        for run_id, offset, decision, host in reversed(_RECORDS):
-            log.record(make_record(run_id=run_id, time=T0 + offset, decision=decision, host=host))
+        for run_id, offset, decision, host, credential in reversed(_RECORDS):
+            log.record(
+                make_record(run_id=run_id, time=T0 + offset, decision=decision, host=host, credential=credential)
+            )
     return db
 
 
@@ -42,14 +45,19 @@ def filled(db: Path, make_record: MakeRecord) -> Path:
     [
         ({}, [r[3] for r in _RECORDS]),
         ({"denied_only": True}, ["evil.example", "169.254.169.254", "evil.example"]),
-        ({"run_id": "run-a"}, ["pypi.org", "evil.example", "files.pythonhosted.org"]),
+        ({"run_id": "run-a"}, ["pypi.org", "evil.example", "api.github.com"]),
         ({"run_id": "nope"}, []),
         ({"since": T0 + 30}, ["169.254.169.254", "down.example", "evil.example"]),
         ({"since": T0 + 31}, ["down.example", "evil.example"]),
         ({"since": T0 + 99}, []),
         ({"run_id": "run-b", "denied_only": True, "since": T0 + 35}, ["evil.example"]),
         ({"limit": 2}, ["down.example", "evil.example"]),  # the newest two, newest last
-        ({"limit": 1, "run_id": "run-a"}, ["files.pythonhosted.org"]),
+        ({"limit": 1, "run_id": "run-a"}, ["api.github.com"]),
+        ({"credential": "github"}, ["api.github.com"]),
+        ({"credential": "pypi-token", "run_id": "run-b"}, ["down.example"]),
+        ({"credential": "github", "run_id": "run-b"}, []),
+        ({"credential": "nope"}, []),
+        ({"credential": ""}, ["pypi.org", "evil.example", "169.254.169.254", "evil.example"]),
         ({"limit": None}, [r[3] for r in _RECORDS]),
     ],
 )
@@ -131,6 +139,44 @@ def test_reads_while_another_process_writes(db: Path) -> None:
     assert counts[-1] > counts[0] >= 1
 
 
+def test_rows_carry_the_credential(filled: Path) -> None:
+    rows = query(filled)
+    assert [row["credential"] for row in rows] == [r[4] for r in _RECORDS]
+    assert list(rows[0]) == ["id", *(f.name for f in dataclasses.fields(ConnectionRecord))]
+
+
+# --- a version-1 log, read as it is ------------------------------------------------------
+
+
+def test_reads_a_version_1_log_without_changing_it(v1_db: Path) -> None:
+    stored = v1_db.read_bytes()  # a reader may leave WAL companions, never change the file
+    rows = query(v1_db)
+    assert [(row["host"], row["decision"], row["credential"]) for row in rows] == [
+        (host, decision, "") for _, host, decision in V1_ROWS
+    ]
+    assert v1_db.read_bytes() == stored
+    with sqlite3.connect(v1_db) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone() == (1,)
+
+
+@pytest.mark.parametrize(
+    ("filters", "hosts"),
+    [
+        ({"credential": "github"}, []),
+        ({"credential": ""}, [host for _, host, _ in V1_ROWS]),
+        ({"credential": "", "denied_only": True}, ["evil.example"]),
+    ],
+)
+def test_filters_a_version_1_log(v1_db: Path, filters: dict[str, Any], hosts: list[str]) -> None:
+    assert [row["host"] for row in query(v1_db, **filters)] == hosts
+
+
+def test_reads_a_version_1_log_a_writer_upgrades_meanwhile(v1_db: Path) -> None:
+    before = query(v1_db)
+    AuditLog.open(v1_db).close()
+    assert query(v1_db) == before
+
+
 def _missing(db: Path) -> None:
     pass
 
@@ -141,6 +187,12 @@ def _directory(db: Path) -> None:
 
 def _empty_file(db: Path) -> None:
     db.touch()
+
+
+def _negative(db: Path) -> None:
+    AuditLog.open(db).close()
+    with sqlite3.connect(db) as conn:
+        conn.execute("PRAGMA user_version = -1")
 
 
 def _garbage(db: Path) -> None:
@@ -161,6 +213,7 @@ def _newer(db: Path) -> None:
         (_empty_file, "not a ringfence audit log", "--audit PATH"),
         (_garbage, "not an SQLite database", "--audit PATH"),
         (_newer, "schema version 99", "upgrade ringfence"),
+        (_negative, "not a ringfence audit log", "--audit PATH"),
     ],
 )
 def test_unreadable_log(tmp_path: Path, make: Any, message: str, hint: str) -> None:

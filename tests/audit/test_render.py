@@ -44,6 +44,7 @@ def _row(**fields: Any) -> AuditRow:
         "bytes_up": 312,
         "bytes_down": 1_572_864,
         "duration_ms": 84.25,
+        "credential": "",
     }
     row.update(fields)
     return row  # type: ignore[return-value]
@@ -74,6 +75,20 @@ def test_table() -> None:
     )
 
 
+def test_table_with_credentials() -> None:
+    rows = [
+        _row(protocol="https", host="api.github.com", rule="api.github.com", credential="github", path="/user"),
+        _row(protocol="gateway", host="127.0.0.1", port=8080, rule="openai", credential="", path="/v1/models"),
+        _row(protocol="connect", decision="deny", rule="", method="", path="", status=0),
+    ]
+    assert render_table(rows) == (
+        "TIME      RUN       PROTO    HOST:PORT           DECISION  RULE            CREDENTIAL  REQUEST         STATUS     UP     DOWN    MS\n"
+        "22:13:20  3f9a2c71  https    api.github.com:443  allow     api.github.com  github      GET /user          200  312 B  1.5 MiB  84.2\n"
+        "22:13:20  3f9a2c71  gateway  127.0.0.1:8080      allow     openai          -           GET /v1/models     200  312 B  1.5 MiB  84.2\n"
+        "22:13:20  3f9a2c71  connect  pypi.org:443        deny      -               -           -                    -  312 B  1.5 MiB  84.2\n"
+    )
+
+
 def test_empty_table_is_the_header() -> None:
     assert render_table([]) == "TIME  RUN  PROTO  HOST:PORT  DECISION  RULE  REQUEST  STATUS  UP  DOWN  MS\n"
 
@@ -86,6 +101,7 @@ def test_empty_table_is_the_header() -> None:
         ("path", "/\u202etxt.exe", "GET /\\u202etxt.exe"),
         ("rule", "r\x00", "r\\x00"),
         ("run_id", "\x07bell", "\\x07bell"),
+        ("credential", "gh\x1b]0;x\x07", "gh\\x1b]0;x\\x07"),
     ],
 )
 def test_table_escapes_control_characters(field: str, hostile: str, shown: str) -> None:
@@ -113,7 +129,7 @@ def test_human_bytes(count: int, text: str) -> None:
 
 
 def test_json_lines_have_every_column() -> None:
-    rows = [_row(), _row(id=2, host="evil\x1b.example", decision="deny")]
+    rows = [_row(), _row(id=2, host="evil\x1b.example", decision="deny", protocol="https", credential="github")]
     text = render_json_lines(rows)
     lines = text.splitlines()
     assert text.endswith("\n") and len(lines) == 2
@@ -122,6 +138,7 @@ def test_json_lines_have_every_column() -> None:
         assert parsed == {**row, "time": "2023-11-14T22:13:20.000000Z"}
         assert list(parsed) == list(row)
     assert "\x1b" not in text  # JSON escapes it as \u001b
+    assert json.loads(lines[1])["credential"] == "github"
 
 
 @pytest.mark.parametrize("unix_time", [0.0, T0, T0 + 0.123456, 4_102_444_800.5])

@@ -20,10 +20,11 @@ import pytest
 
 from ringfence.audit import AuditLog, ConnectionRecord, Decision, query
 from ringfence.audit import store
+from ringfence.audit import schema
 from ringfence.audit.schema import SCHEMA_VERSION
 from ringfence.errors import AuditError, ExitCode
 
-from .conftest import MakeRecord, Unprivileged, run_python
+from .conftest import T0, V1_ROWS, MakeRecord, Unprivileged, run_python
 
 
 def _mode(path: Path) -> int:
@@ -118,6 +119,53 @@ def test_existing_file_is_made_private(db: Path) -> None:
     assert _mode(db) == 0o600
 
 
+# --- version 1 logs --------------------------------------------------------------------
+
+
+def _table_info(db: Path) -> list[tuple[object, ...]]:
+    with sqlite3.connect(db) as conn:
+        return list(conn.execute("PRAGMA table_info(connections)"))
+
+
+def _user_version(db: Path) -> int:
+    with sqlite3.connect(db) as conn:
+        (version,) = conn.execute("PRAGMA user_version").fetchone()
+    return int(version)
+
+
+def test_version_1_is_upgraded_in_place(v1_db: Path, tmp_path: Path, make_record: MakeRecord) -> None:
+    with AuditLog.open(v1_db) as log:
+        log.record(make_record(time=T0 + 2, host="new.example", credential="github"))
+    assert _user_version(v1_db) == SCHEMA_VERSION == 2
+    AuditLog.open(tmp_path / "fresh.db").close()
+    assert _table_info(v1_db) == _table_info(tmp_path / "fresh.db")
+    rows = query(v1_db)
+    assert [(r["host"], r["credential"]) for r in rows] == [
+        *((host, "") for _, host, _ in V1_ROWS),
+        ("new.example", "github"),
+    ]
+    assert rows[0]["bytes_down"] == 2  # the old rows are kept whole
+
+
+def test_upgrade_is_all_or_nothing(v1_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A migration whose second statement fails must not leave the first one done.
+    monkeypatch.setitem(schema.MIGRATIONS, 1, (*schema.MIGRATIONS[1], "SELECT no_such_column"))
+    before = _table_info(v1_db)
+    with pytest.raises(AuditError, match="cannot set up the audit log") as caught:
+        AuditLog.open(v1_db)
+    assert caught.value.hint
+    assert _table_info(v1_db) == before
+    assert _user_version(v1_db) == 1
+
+
+def test_upgraded_log_opens_again(v1_db: Path, make_record: MakeRecord) -> None:
+    AuditLog.open(v1_db).close()
+    with AuditLog.open(v1_db) as log:
+        log.record(make_record())
+    assert _user_version(v1_db) == SCHEMA_VERSION
+    assert _count(v1_db) == len(V1_ROWS) + 1
+
+
 # --- recording -------------------------------------------------------------------------
 
 
@@ -142,6 +190,7 @@ def test_round_trip_of_every_field(log: AuditLog, db: Path, decision: Decision) 
         bytes_up=12_345,
         bytes_down=9_876_543_210,
         duration_ms=12.75,
+        credential="github",
     )
     log.record(rec)
     log.flush()
@@ -149,6 +198,20 @@ def test_round_trip_of_every_field(log: AuditLog, db: Path, decision: Decision) 
     expected = {**dataclasses.asdict(rec), "decision": decision.value}
     assert {k: v for k, v in row.items() if k != "id"} == expected
     assert row["id"] == 1
+
+
+@pytest.mark.parametrize("protocol", ["http", "https", "gateway", "connect", "socks5"])
+def test_every_protocol_is_stored(log: AuditLog, db: Path, make_record: MakeRecord, protocol: str) -> None:
+    log.record(make_record(protocol=protocol, credential="api" if protocol == "https" else ""))
+    log.flush()
+    assert [row["protocol"] for row in query(db)] == [protocol]
+
+
+def test_credential_defaults_to_none_injected(log: AuditLog, db: Path) -> None:
+    # Positional, as proxy.flow builds its records: the new field is last and optional.
+    log.record(ConnectionRecord(1.0, "r", "c", "gateway", "h", 80, Decision.ALLOW, "h", "", "GET", "/", 200))
+    log.flush()
+    assert [row["credential"] for row in query(db)] == [""]
 
 
 @pytest.mark.parametrize(
@@ -320,6 +383,11 @@ def _newer_schema(db: Path) -> None:
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
 
 
+def _negative_schema(db: Path) -> None:
+    with sqlite3.connect(db) as conn:
+        conn.execute("PRAGMA user_version = -1")
+
+
 def _directory(db: Path) -> None:
     db.mkdir()
 
@@ -337,6 +405,7 @@ def _parent_is_a_file(db: Path) -> None:
         (_garbage, "not an SQLite database"),
         (_other_sqlite, "other tables"),
         (_newer_schema, "schema version"),
+        (_negative_schema, "not a ringfence audit log: its schema version is -1"),
     ],
 )
 def test_unusable_path_fails_closed(

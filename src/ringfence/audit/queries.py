@@ -1,7 +1,9 @@
 """Reading the audit log: filtered queries and ``--since`` durations.
 
 A reader opens the database read-only; in WAL mode it sees every commit made before the
-query started and never blocks, nor is blocked by, a writer in another process.
+query started and never blocks, nor is blocked by, a writer in another process. Being
+read-only, it reads a log of an older schema version as it is, a column that version lacks
+as that column's default.
 """
 
 from __future__ import annotations
@@ -27,18 +29,23 @@ def query(
     denied_only: bool = False,
     since: float | None = None,
     run_id: str | None = None,
+    credential: str | None = None,
     limit: int | None = 50,
 ) -> list[AuditRow]:
     """The last ``limit`` records matching the filters (all if None), oldest first.
 
     ``since`` is a Unix time: records at or after it (``time.time() - parse_since("10m")``).
+    ``credential`` is a credential's name: the requests it was injected into.
     """
     if limit is not None and limit < 1:
         raise ValueError(f"limit must be at least 1, not {limit}")
     path = Path(path)
-    sql, params = _select(denied_only=denied_only, since=since, run_id=run_id, limit=limit)
-    conn = _open_read_only(path)
+    conn, version = _open_read_only(path)
     try:
+        sql, params = _select(
+            schema.column_sql(version),
+            denied_only=denied_only, since=since, run_id=run_id, credential=credential, limit=limit,
+        )
         rows = conn.execute(sql, params).fetchall()
     except sqlite3.Error as exc:
         raise schema.sqlite_error(str(path), exc, "read") from exc
@@ -60,20 +67,25 @@ def parse_since(text: str) -> float:
 
 
 def _select(
-    *, denied_only: bool, since: float | None, run_id: str | None, limit: int | None
+    columns: dict[str, str],
+    *,
+    denied_only: bool,
+    since: float | None,
+    run_id: str | None,
+    credential: str | None,
+    limit: int | None,
 ) -> tuple[str, list[object]]:
-    where: list[str] = []
-    params: list[object] = []
-    if denied_only:
-        where.append("decision = ?")
-        params.append(Decision.DENY.value)
-    if since is not None:
-        where.append("time >= ?")
-        params.append(since)
-    if run_id is not None:
-        where.append("run_id = ?")
-        params.append(run_id)
-    sql = f"SELECT id, {', '.join(schema.COLUMNS)} FROM connections"
+    """The query and its parameters; ``columns`` is ``schema.column_sql`` of the log's version."""
+    tests = [
+        ("decision = ?", Decision.DENY.value if denied_only else None),
+        ("time >= ?", since),
+        ("run_id = ?", run_id),
+        (f"{columns['credential']} = ?", credential),
+    ]
+    where = [test for test, value in tests if value is not None]
+    params: list[object] = [value for _, value in tests if value is not None]
+    selected = ", ".join(expr if expr == name else f"{expr} AS {name}" for name, expr in columns.items())
+    sql = f"SELECT id, {selected} FROM connections"
     if where:
         sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY time DESC, id DESC"  # newest first, so LIMIT keeps the newest
@@ -83,7 +95,8 @@ def _select(
     return sql, params
 
 
-def _open_read_only(path: Path) -> sqlite3.Connection:
+def _open_read_only(path: Path) -> tuple[sqlite3.Connection, int]:
+    """A read-only connection to the log at ``path`` and the log's schema version."""
     try:
         mode = path.stat().st_mode
     except FileNotFoundError as exc:
@@ -105,19 +118,20 @@ def _open_read_only(path: Path) -> sqlite3.Connection:
     except sqlite3.Error as exc:
         raise schema.sqlite_error(str(path), exc, "open") from exc
     try:
-        _check_version(conn, path)
+        version = _check_version(conn, path)
     except BaseException as exc:
         conn.close()
         if isinstance(exc, sqlite3.Error):
             raise schema.sqlite_error(str(path), exc, "open") from exc
         raise
-    return conn
+    return conn, version
 
 
-def _check_version(conn: sqlite3.Connection, path: Path) -> None:
+def _check_version(conn: sqlite3.Connection, path: Path) -> int:
     conn.execute(f"PRAGMA busy_timeout = {schema.BUSY_TIMEOUT_MS}")
     (version,) = conn.execute("PRAGMA user_version").fetchone()
-    if version == 0:
+    if version <= 0:  # user_version is signed; ringfence never writes one below 0
         raise schema.not_a_log(str(path), "it has no ringfence schema")
     if version > schema.SCHEMA_VERSION:
         raise schema.newer_schema(str(path), version)
+    return int(version)

@@ -1,7 +1,8 @@
 """One audit record: a connection (or request) decision of the proxy, or a run's start/end.
 
 A record never holds a query-string value, a header value or a secret: only the host, the
-port, the method and the path without its query.
+port, the method, the path without its query and the name (never the value) of a credential
+the proxy injected.
 """
 
 from __future__ import annotations
@@ -24,7 +25,10 @@ class ConnectionRecord:
     time: float  # Unix time the decision was made
     run_id: str
     command: str  # the sandboxed command line (argv joined), "" for a standalone proxy
-    protocol: str  # "http", "connect", "socks5"
+    # "http" (plain proxy request), "https" (a request inside a TLS connection the proxy
+    # terminated), "gateway" (a request to a plain-HTTP base-URL gateway), "connect" (a
+    # CONNECT tunnel it relays as bytes), "socks5"; the store and the renderers take any string.
+    protocol: str
     host: str
     port: int
     decision: Decision
@@ -36,6 +40,8 @@ class ConnectionRecord:
     bytes_up: int = 0  # agent -> upstream payload bytes
     bytes_down: int = 0  # upstream -> agent payload bytes
     duration_ms: float = 0.0
+    # Last and defaulted, so a record built without it (positionally, in proxy.flow) stays valid.
+    credential: str = ""  # the name of the credential injected into the request, never its value
 
 
 class AuditRow(TypedDict):
@@ -57,3 +63,4 @@ class AuditRow(TypedDict):
     bytes_up: int
     bytes_down: int
     duration_ms: float
+    credential: str  # "" when none was injected (and for every record of a version-1 log)

@@ -3,6 +3,9 @@
 Pure functions that return strings; only ``cli`` prints them. Hosts and paths come from
 the agent, so the table shows their control characters escaped: a record must not be
 able to move the cursor or recolour the terminal of the person reading the log.
+
+The table has a CREDENTIAL column (the name of the credential the proxy injected) only when
+one of its rows has one: most policies inject none, and their log stays as narrow as it was.
 """
 
 from __future__ import annotations
@@ -14,7 +17,10 @@ from datetime import UTC, datetime
 
 from ringfence.audit.record import AuditRow
 
-_HEADERS = ("TIME", "RUN", "PROTO", "HOST:PORT", "DECISION", "RULE", "REQUEST", "STATUS", "UP", "DOWN", "MS")
+_HEADERS = (
+    "TIME", "RUN", "PROTO", "HOST:PORT", "DECISION", "RULE", "CREDENTIAL", "REQUEST", "STATUS", "UP", "DOWN", "MS"
+)
+_OPTIONAL = "CREDENTIAL"
 _RIGHT_ALIGNED = frozenset({"STATUS", "UP", "DOWN", "MS"})
 _SHORT_RUN_ID = 8
 _UNITS = ("B", "KiB", "MiB", "GiB", "TiB")
@@ -23,8 +29,12 @@ _UNITS = ("B", "KiB", "MiB", "GiB", "TiB")
 def render_table(rows: Sequence[AuditRow]) -> str:
     """One header line and one line per row, columns aligned, ending in a newline."""
     lines = [_HEADERS, *(_cells(row) for row in rows)]
-    widths = [max(len(line[i]) for line in lines) for i in range(len(_HEADERS))]
-    return "".join(_join(line, widths) + "\n" for line in lines)
+    if not any(row["credential"] for row in rows):
+        drop = _HEADERS.index(_OPTIONAL)
+        lines = [line[:drop] + line[drop + 1 :] for line in lines]
+    headers = lines[0]
+    widths = [max(len(line[i]) for line in lines) for i in range(len(headers))]
+    return "".join(_join(line, widths, headers) + "\n" for line in lines)
 
 
 def render_json_lines(rows: Sequence[AuditRow]) -> str:
@@ -57,6 +67,7 @@ def _cells(row: AuditRow) -> tuple[str, ...]:
         _printable(_host_port(row["host"], row["port"])),
         row["decision"],
         _printable(row["rule"]) or "-",
+        _printable(row["credential"]) or "-",
         _printable(request) or "-",
         str(row["status"]) if row["status"] else "-",
         human_bytes(row["bytes_up"]),
@@ -81,9 +92,9 @@ def _escape(char: str) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
-def _join(cells: tuple[str, ...], widths: list[int]) -> str:
+def _join(cells: tuple[str, ...], widths: list[int], headers: tuple[str, ...]) -> str:
     padded = (
         cell.rjust(width) if header in _RIGHT_ALIGNED else cell.ljust(width)
-        for cell, width, header in zip(cells, widths, _HEADERS)
+        for cell, width, header in zip(cells, widths, headers)
     )
     return "  ".join(padded).rstrip()

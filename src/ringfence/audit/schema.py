@@ -2,6 +2,10 @@
 
 The schema version lives in ``PRAGMA user_version``: 0 is a database ringfence has not
 initialised, ``SCHEMA_VERSION`` is this one, anything higher was written by a newer ringfence.
+The writer brings an older log up to date when it opens it (``MIGRATIONS``); a reader opens
+read-only and cannot, so it selects the default of a column the log predates (``column_sql``).
+
+Versions: 1, the first; 2 added ``connections.credential``.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import sqlite3
 
 from ringfence.errors import AuditError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Every field of ConnectionRecord, in declaration order; the table adds an ``id``.
 COLUMNS = (
@@ -31,12 +35,16 @@ COLUMNS = (
     "bytes_up",
     "bytes_down",
     "duration_ms",
+    "credential",
 )
 
 # The values of record.Decision (spelled out: the writer must not import the record module,
 # which the proxy needs but `ringfence run`'s start-up does not; a test keeps them equal).
 DECISIONS = ("allow", "deny", "error")
 _DECISIONS = ", ".join(f"'{d}'" for d in DECISIONS)
+
+# One definition for new logs and migrated ones, so both end with the same table.
+_CREDENTIAL = "credential TEXT NOT NULL DEFAULT ''"
 
 DDL = (
     f"""CREATE TABLE connections (
@@ -55,7 +63,8 @@ DDL = (
         status INTEGER NOT NULL,
         bytes_up INTEGER NOT NULL,
         bytes_down INTEGER NOT NULL,
-        duration_ms REAL NOT NULL
+        duration_ms REAL NOT NULL,
+        {_CREDENTIAL}
     )""",
     "CREATE INDEX connections_time ON connections (time)",
     "CREATE INDEX connections_run_id ON connections (run_id)",
@@ -70,6 +79,16 @@ DDL = (
     )""",
 )
 
+# The statements that bring a log of version N (the key) to version N + 1. ALTER TABLE ADD
+# COLUMN appends, so a migrated table has its columns in the same order as a new one; a
+# NOT NULL column needs its non-NULL default (https://sqlite.org/lang_altertable.html).
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    1: (f"ALTER TABLE connections ADD COLUMN {_CREDENTIAL}",),
+}
+
+# The columns added after version 1: name -> (the version that added it, its default as SQL).
+_ADDED = {"credential": (2, "''")}
+
 INSERT_CONNECTION = (
     f"INSERT INTO connections ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)})"
 )
@@ -78,6 +97,15 @@ INSERT_CONNECTION = (
 BUSY_TIMEOUT_MS = 5000
 
 _OTHER_LOG = "or pass --audit PATH to use another audit log"
+
+
+def column_sql(version: int) -> dict[str, str]:
+    """Each of COLUMNS as SQL that reads it from a log of ``version``: the column itself, or
+    the default of a column that version does not have yet."""
+    return {
+        name: _ADDED[name][1] if name in _ADDED and version < _ADDED[name][0] else name
+        for name in COLUMNS
+    }
 
 
 def sqlite_error(path: str, exc: BaseException, doing: str) -> AuditError:
@@ -104,7 +132,7 @@ def not_a_log(path: str, why: str) -> AuditError:
 def newer_schema(path: str, version: int) -> AuditError:
     return AuditError(
         f"the audit log {path} has schema version {version}; "
-        f"this ringfence reads version {SCHEMA_VERSION} only",
+        f"this ringfence reads versions up to {SCHEMA_VERSION}",
         hint=f"upgrade ringfence, {_OTHER_LOG}",
     )
 

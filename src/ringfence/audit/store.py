@@ -15,6 +15,8 @@ Rules this module keeps:
 - The log is private: folders it creates are 0700, the database 0600 (SQLite gives its
   ``-wal`` and ``-shm`` files the database's mode).
 - No query string or fragment is ever stored, whatever the caller passes.
+- A log an older ringfence wrote is upgraded in the transaction that opens it, all or
+  nothing; one a newer ringfence wrote is refused.
 """
 
 from __future__ import annotations
@@ -360,6 +362,7 @@ def _row(rec: ConnectionRecord) -> _Row:
         rec.bytes_up,
         rec.bytes_down,
         rec.duration_ms,
+        rec.credential,
     )
 
 
@@ -448,8 +451,12 @@ def _migrate(conn: sqlite3.Connection, path: str) -> None:
         (version,) = conn.execute("PRAGMA user_version").fetchone()
         if version > schema.SCHEMA_VERSION:
             raise schema.newer_schema(path, version)
+        if version < 0:  # user_version is a signed integer; ringfence never writes one below 0
+            raise schema.not_a_log(path, f"its schema version is {version}")
         if version == 0:
             _create_tables(conn, path)
+        elif version < schema.SCHEMA_VERSION:
+            _upgrade(conn, version)
         conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
@@ -463,4 +470,13 @@ def _create_tables(conn: sqlite3.Connection, path: str) -> None:
         raise schema.not_a_log(path, "it is an SQLite database with other tables")
     for statement in schema.DDL:
         conn.execute(statement)
+    conn.execute(f"PRAGMA user_version = {schema.SCHEMA_VERSION}")
+
+
+def _upgrade(conn: sqlite3.Connection, version: int) -> None:
+    """Bring a log written by an older ringfence to this version, inside the caller's
+    transaction: a failure leaves it as it was (SQLite's DDL is transactional)."""
+    for old in range(version, schema.SCHEMA_VERSION):
+        for statement in schema.MIGRATIONS[old]:
+            conn.execute(statement)
     conn.execute(f"PRAGMA user_version = {schema.SCHEMA_VERSION}")
