@@ -59,6 +59,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     doctor = sub.add_parser("doctor", help="check what the sandbox needs and print fixes")
     doctor.add_argument("--json", action="store_true")
+
+    ca = sub.add_parser(
+        "ca",
+        help="show, export or rotate the CA that signs the certificates of TLS-terminated hosts",
+        description="The CA lives in ~/.local/share/ringfence/ca (the environment variable "
+        "RINGFENCE_STATE_DIR names another state folder); it is created on first use.",
+    )
+    ca_sub = ca.add_subparsers(dest="ca_cmd", metavar="{show,export,rotate}", required=True)
+    ca_show = ca_sub.add_parser("show", help="where the CA is, its fingerprint and validity, and how to trust it")
+    ca_show.add_argument("--json", action="store_true")
+    ca_export = ca_sub.add_parser("export", help="print the CA certificate (PEM; never the key)")
+    ca_export.add_argument("--out", metavar="FILE", help="write it to FILE instead of standard output")
+    ca_sub.add_parser("rotate", help="make a new CA; the old one moves to ca/old/ (running proxies keep it until restarted)")
     return parser
 
 
@@ -132,6 +145,10 @@ def main(argv: list[str] | None = None) -> int:
             from ringfence.cli.log import cmd_log
 
             return cmd_log(args)
+        if args.cmd == "ca":
+            from ringfence.cli.ca import cmd_ca
+
+            return cmd_ca(args)
         from ringfence.cli.doctor import cmd_doctor
 
         return cmd_doctor(args)
