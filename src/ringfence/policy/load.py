@@ -5,8 +5,16 @@ or ``ringfence.toml`` in the workspace), user (``~/.config/ringfence/policy.toml
 command-line flags on top. Lists are unions; a deny in any layer wins over any allow, so a
 managed deny cannot be undone below it. A scalar comes from the highest layer that sets it.
 
-Every error names the file, the key path, the bad value and the expected form; a policy
-that does not validate as a whole is not used at all.
+Arrays of tables (``[[credentials]]``, ``[[upstreams]]``, ``[[requests]]``) merge
+differently: credentials and upstreams by ``name``, the highest layer's entry replacing a
+lower one's entirely (so a managed credential cannot be redefined below it); request rules
+are a union. ``[network] rate`` merges per host, the highest layer winning.
+
+Every error names the file, the key path (``credentials[1].header``), the bad value and the
+expected form; a policy that does not validate as a whole is not used at all.
+
+Start-up time: a run whose policy has none of the newer keys must not load ``re``,
+``shlex`` or ``urllib``; the converters that need them import them when called.
 """
 
 from __future__ import annotations
@@ -14,17 +22,20 @@ from __future__ import annotations
 import os
 import pwd
 
-from ringfence._struct import field, record
+from ringfence._struct import field, record, replace
 from ringfence.errors import PolicyError
-from ringfence.policy.hosts import HostRuleError, parse_host_rule
+from ringfence.policy.hosts import HostRuleError, HostRules, normalize_host, parse_host_rule
 from ringfence.policy.model import (
     DEFAULT_AUDIT_PATH,
     DEFAULT_ENV,
     DEFAULT_TMP_SIZE,
     AuditPolicy,
+    Credential,
     FilesystemPolicy,
+    Gateway,
     NetworkPolicy,
     Policy,
+    RequestRule,
     SandboxPolicy,
     UnixSockets,
 )
@@ -55,9 +66,45 @@ _SCHEMA: dict[str, dict[str, str]] = {
         "allow": "a list of host rules",
         "deny": "a list of host rules",
         "unix_sockets": "\"none\" or \"sandbox\"",
+        "upstream_ca": "a list of paths to PEM CA certificates",
+        "inspect": "a list of host rules",
+        "rate": "a table of host rule = \"COUNT/UNIT\", such as { \"api.example.com\" = \"120/min\" }",
     },
     "audit": {"path": "a path"},
 }
+
+_NAME = "a name of lower-case letters, digits, '-' and '_'"
+_ENV_NAME = "an environment variable name (letters, digits and '_', not starting with a digit)"
+_HOSTS = "a non-empty list of host rules"
+_METHODS = "a non-empty list of upper-case HTTP methods such as [\"GET\", \"HEAD\"]"
+_PATHS = "a non-empty list of paths starting with '/' ('*' matches any run of characters, '?' one)"
+_MAX_BODY = "a size such as \"10M\""
+
+# [[section]] arrays of tables: key -> expected form; a key not listed here is refused.
+_ENTRIES: dict[str, dict[str, str]] = {
+    "credentials": {
+        "name": _NAME,
+        "hosts": _HOSTS,
+        "header": "an HTTP field name such as \"Authorization\", not a field the proxy manages "
+        "(Host, Content-Length, Transfer-Encoding, Connection and the other hop-by-hop fields)",
+        "value": "\"env:NAME\", \"file:PATH\" or \"cmd:COMMAND ARGS\"",
+        "format": "a text with {secret} exactly once, such as \"Bearer {secret}\"",
+        "placeholder_env": _ENV_NAME,
+        "methods": _METHODS,
+        "paths": _PATHS,
+        "max_body": _MAX_BODY,
+        "cache_ttl": "a number of seconds greater than 0, for a cmd: value",
+        "file_lines": "\"first\" or \"all\", for a file: value",
+    },
+    "upstreams": {
+        "name": _NAME,
+        "url": "an http:// or https:// URL with a host and optionally a base path; no user, query or fragment",
+        "credential": "the name of a [[credentials]] entry",
+        "base_url_env": _ENV_NAME,
+    },
+    "requests": {"hosts": _HOSTS, "methods": _METHODS, "paths": _PATHS, "max_body": _MAX_BODY},
+}
+_REQUIRED = {"credentials": ("name", "hosts", "header", "value"), "upstreams": ("name", "url"), "requests": ("hosts",)}
 
 
 def home_of_invoker() -> str:
@@ -70,7 +117,12 @@ def home_of_invoker() -> str:
 
 @record(frozen=False)
 class Layer:
-    """One parsed policy file (or the flags), with paths already resolved."""
+    """One parsed policy file (or the flags), with paths already resolved.
+
+    ``values`` holds the tables by section and key; the arrays of tables are held as
+    ``values["credentials"]`` (name -> ``Credential``), ``values["upstreams"]`` (name ->
+    ``Gateway``) and ``values["requests"]`` (index -> ``RequestRule``), in file order.
+    """
 
     source: str
     values: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -123,9 +175,15 @@ def _parse(fh: BinaryIO, source: str, invoker_home: str) -> dict[str, Any]:
 def _validate(data: dict[str, Any], source: str, base: str, home: str) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for section, table in data.items():
+        if section in _ENTRIES:
+            out[section] = _ENTRY_BUILDERS[section](_entries(section, table, source, base, home), source)
+            continue
         if section not in _SCHEMA:
             raise PolicyError(
-                "unknown section", source=source, key=f"[{section}]", expected=f"one of {_names(_SCHEMA)}"
+                "unknown section",
+                source=source,
+                key=f"[{section}]",
+                expected=f"one of {_names(_SCHEMA)}, [[credentials]], [[upstreams]], [[requests]]",
             )
         if not isinstance(table, dict):
             raise PolicyError("must be a table", source=source, key=section, expected=f"[{section}]")
@@ -150,13 +208,14 @@ def _names(keys: dict[str, Any]) -> str:
 @record
 class _Ctx:
     source: str
-    key: str
+    key: str  # as the message shows it: "network.allow", "credentials[1].header"
     base: str
     home: str
+    schema: str = ""  # the schema entry when it differs from key: "credentials.header"
 
     def error(self, message: str, value: object) -> PolicyError:
-        section, _, name = self.key.partition(".")
-        expected = _SCHEMA[section][name]
+        section, _, name = (self.schema or self.key).partition(".")
+        expected = (_SCHEMA.get(section) or _ENTRIES[section])[name]
         return PolicyError(f"{message}: {value!r}", source=self.source, key=self.key, expected=expected)
 
 
@@ -212,6 +271,29 @@ def _unix_sockets(value: object, ctx: _Ctx) -> UnixSockets:
         raise ctx.error("unknown mode", value) from None
 
 
+def _host_rules(value: object, ctx: _Ctx) -> list[str]:
+    rules = _host_list(value, ctx)
+    if not rules:
+        raise ctx.error("must name at least one host", value)
+    return rules
+
+
+def _rate(value: object, ctx: _Ctx) -> dict[str, tuple[int, float]]:
+    from ringfence.credentials.ratelimit import parse_rate
+
+    if not isinstance(value, dict):
+        raise ctx.error("wrong type", value)
+    rates: dict[str, tuple[int, float]] = {}
+    for host, text in value.items():
+        where = _Ctx(ctx.source, f'{ctx.key}."{host}"', ctx.base, ctx.home, ctx.key)
+        _host_list([host], where)
+        try:
+            rates[host] = parse_rate(text)
+        except ValueError:
+            raise where.error("not a rate", text) from None
+    return rates
+
+
 _SIZE_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
 
 
@@ -247,7 +329,259 @@ _CONVERTERS: dict[str, Callable[[object, _Ctx], Any]] = {
     "network.allow": _host_list,
     "network.deny": _host_list,
     "network.unix_sockets": _unix_sockets,
+    "network.upstream_ca": _path_list,
+    "network.inspect": _host_list,
+    "network.rate": _rate,
     "audit.path": _path,
+}
+
+
+# --- [[credentials]], [[upstreams]], [[requests]] -------------------------------------------
+
+_LOWER_NAME = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-_")
+_ENV_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")
+# RFC 9110 section 5.6.2: token = 1*tchar
+_TCHAR = frozenset("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+# Fields that frame the message or belong to one hop (RFC 9110 sections 7.2, 7.6.1, 8.6,
+# RFC 9112 section 6.1): the proxy sets or drops them, so a credential cannot be carried in one.
+_MANAGED_FIELDS = frozenset(
+    {"host", "content-length", "transfer-encoding", "connection", "keep-alive", "proxy-connection", "te",
+     "trailer", "upgrade"}
+)
+
+
+def _entries(section: str, value: object, source: str, base: str, home: str) -> list[dict[str, Any]]:
+    """Each table of a ``[[section]]`` array, with its keys checked and converted."""
+    if not isinstance(value, list) or not all(isinstance(table, dict) for table in value):
+        raise PolicyError("must be an array of tables", source=source, key=section, expected=f"[[{section}]] entries")
+    schema = _ENTRIES[section]
+    out: list[dict[str, Any]] = []
+    for index, table in enumerate(value):
+        where = f"{section}[{index}]"
+        entry: dict[str, Any] = {}
+        for key, item in table.items():
+            if key not in schema:
+                raise PolicyError(
+                    "unknown key", source=source, key=f"{where}.{key}", expected=f"one of {_names(schema)}"
+                )
+            ctx = _Ctx(source, f"{where}.{key}", base, home, f"{section}.{key}")
+            entry[key] = _ENTRY_CONVERTERS[key](item, ctx)
+        for key in _REQUIRED[section]:
+            if key not in entry:
+                raise PolicyError("missing", source=source, key=f"{where}.{key}", expected=schema[key])
+        out.append(entry)
+    return out
+
+
+def _name(value: object, ctx: _Ctx) -> str:
+    if not isinstance(value, str) or not value or not _LOWER_NAME.issuperset(value):
+        raise ctx.error("not a valid name", value)
+    return value
+
+
+def _env_name(value: object, ctx: _Ctx) -> str:
+    if not _is_env_name(value):
+        raise ctx.error("not an environment variable name", value)
+    assert isinstance(value, str)
+    return value
+
+
+def _is_env_name(value: object) -> bool:
+    return isinstance(value, str) and _ENV_CHARS.issuperset(value) and value[:1] not in "0123456789"
+
+
+def _header(value: object, ctx: _Ctx) -> str:
+    if not isinstance(value, str) or not value or not _TCHAR.issuperset(value):
+        raise ctx.error("not an HTTP field name", value)
+    if value.lower() in _MANAGED_FIELDS:
+        raise ctx.error("is a field the proxy manages itself", value)
+    return value
+
+
+def _has_control(text: str) -> bool:
+    return any(ord(c) < 0x20 or c == "\x7f" for c in text)
+
+
+def _format(value: object, ctx: _Ctx) -> str:
+    if not isinstance(value, str) or value.count("{secret}") != 1:
+        raise ctx.error("must contain {secret} exactly once", value)
+    if _has_control(value):
+        raise ctx.error("contains a line break or control character", value)
+    return value
+
+
+def _value(value: object, ctx: _Ctx) -> str:
+    kind, colon, rest = value.partition(":") if isinstance(value, str) else ("", "", "")
+    if not colon or kind not in ("env", "file", "cmd"):
+        # not echoed: a value without a known source is most often the secret itself
+        raise PolicyError(
+            "unknown source (the value is not shown, in case it is the secret itself)",
+            source=ctx.source,
+            key=ctx.key,
+            expected=_ENTRIES["credentials"]["value"],
+            hint="keep secrets out of the policy: export it and write value = \"env:NAME\"",
+        )
+    if kind == "env":
+        return f"env:{_env_name(rest, ctx)}"
+    if kind == "file":
+        return f"file:{_path(rest, ctx)}"
+    return f"cmd:{_command(rest, ctx)}"
+
+
+def _command(text: str, ctx: _Ctx) -> str:
+    import shlex  # only for policies with a cmd: value
+
+    try:
+        argv = shlex.split(text)
+    except ValueError as exc:
+        raise ctx.error(f"cannot be split like a shell command line ({exc})", f"cmd:{text}") from None
+    if not argv:
+        raise ctx.error("names no command", f"cmd:{text}")
+    return text.strip()
+
+
+def _methods(value: object, ctx: _Ctx) -> list[str]:
+    methods = _str_list(value, ctx)
+    if not methods:
+        raise ctx.error("must name at least one method", value)
+    for method in methods:
+        if not method or not _TCHAR.issuperset(method) or method != method.upper():
+            raise ctx.error("not an upper-case HTTP method", method)
+    return list(dict.fromkeys(methods))
+
+
+def _paths(value: object, ctx: _Ctx) -> list[str]:
+    paths = _str_list(value, ctx)
+    if not paths:
+        raise ctx.error("must name at least one path", value)
+    for path in paths:
+        if not path.startswith("/") or _has_control(path) or " " in path:
+            raise ctx.error("not a path starting with '/'", path)
+    return list(dict.fromkeys(paths))
+
+
+def _cache_ttl(value: object, ctx: _Ctx) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
+        raise ctx.error("not a number of seconds", value)
+    return float(value)
+
+
+def _file_lines(value: object, ctx: _Ctx) -> str:
+    if value not in ("first", "all"):
+        raise ctx.error("unknown mode", value)
+    assert isinstance(value, str)
+    return value
+
+
+def _url(value: object, ctx: _Ctx) -> str:
+    """The URL in a normal form: lower-case scheme and host, no default port, no trailing '/'."""
+    if not isinstance(value, str) or _has_control(value) or " " in value:
+        raise ctx.error("not a URL", value)
+    from urllib.parse import urlsplit  # only for policies with [[upstreams]]
+
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:
+        raise ctx.error("not a URL", value) from None
+    if parts.scheme not in ("http", "https"):
+        raise ctx.error("only http:// and https:// upstreams are supported", value)
+    if "@" in parts.netloc:
+        raise ctx.error("must not contain a user name or password", value)
+    if "?" in value or "#" in value:
+        raise ctx.error("must not have a query or fragment", value)
+    try:
+        host = normalize_host(parts.hostname or "")
+    except HostRuleError:
+        raise ctx.error("has no valid host", value) from None
+    if port == 0:
+        raise ctx.error("port must be from 1 to 65535", value)
+    netloc = f"[{host}]" if ":" in host else host
+    if port is not None and port != _DEFAULT_PORTS[parts.scheme]:
+        netloc += f":{port}"
+    return f"{parts.scheme}://{netloc}{parts.path.rstrip('/')}"
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+_ENTRY_CONVERTERS: dict[str, Callable[[object, _Ctx], Any]] = {
+    "name": _name,
+    "hosts": _host_rules,
+    "header": _header,
+    "value": _value,
+    "format": _format,
+    "placeholder_env": _env_name,
+    "methods": _methods,
+    "paths": _paths,
+    "max_body": _size,
+    "cache_ttl": _cache_ttl,
+    "file_lines": _file_lines,
+    "url": _url,
+    "credential": _name,
+    "base_url_env": _env_name,
+}
+
+
+def _unique_names(entries: list[dict[str, Any]], section: str, source: str) -> None:
+    seen: dict[str, int] = {}
+    for index, entry in enumerate(entries):
+        name = entry["name"]
+        if name in seen:
+            raise PolicyError(
+                f"duplicate name {name!r} (also {section}[{seen[name]}])",
+                source=source,
+                key=f"{section}[{index}].name",
+                expected="a name used once per file",
+            )
+        seen[name] = index
+
+
+def _credentials(entries: list[dict[str, Any]], source: str) -> dict[str, Any]:
+    _unique_names(entries, "credentials", source)
+    out: dict[str, Any] = {}
+    for index, entry in enumerate(entries):
+        kind = entry["value"].partition(":")[0]
+        for key, needs in (("cache_ttl", "cmd"), ("file_lines", "file")):
+            if key in entry and kind != needs:
+                raise PolicyError(
+                    f"applies only to a {needs}: value, and this one is {kind}:",
+                    source=source,
+                    key=f"credentials[{index}].{key}",
+                    expected=f"no {key} here, or value = \"{needs}:...\"",
+                )
+        for key in ("hosts", "methods", "paths"):
+            if key in entry:
+                entry[key] = tuple(entry[key])
+        out[entry["name"]] = Credential(**entry, source=source)
+    return out
+
+
+def _gateways(entries: list[dict[str, Any]], source: str) -> dict[str, Any]:
+    _unique_names(entries, "upstreams", source)
+    return {entry["name"]: Gateway(**entry) for entry in entries}
+
+
+def _requests(entries: list[dict[str, Any]], source: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for index, entry in enumerate(entries):
+        if len(entry) == 1:
+            raise PolicyError(
+                "restricts nothing",
+                source=source,
+                key=f"requests[{index}]",
+                expected="at least one of methods, paths, max_body (to only look inside, use [network] inspect)",
+            )
+        for key in ("hosts", "methods", "paths"):
+            if key in entry:
+                entry[key] = tuple(entry[key])
+        out[str(index)] = RequestRule(name=f"requests[{index}] ({source})", **entry)
+    return out
+
+
+_ENTRY_BUILDERS: dict[str, Callable[[list[dict[str, Any]], str], dict[str, Any]]] = {
+    "credentials": _credentials,
+    "upstreams": _gateways,
+    "requests": _requests,
 }
 
 
@@ -306,11 +640,119 @@ def merge(layers: list[Layer], overrides: Overrides, *, cwd: str, home: str) -> 
             deny=tuple(_union(layers, "network", "deny")),
             unix_sockets=_first(layers, "network", "unix_sockets", UnixSockets.NONE),
             enabled=not overrides.no_network,
+            upstream_ca=tuple(_union(layers, "network", "upstream_ca")),
+            inspect=tuple(_union(layers, "network", "inspect")),
+            rate=_rates(layers),
         ),
         audit=AuditPolicy(path=_first(layers, "audit", "path", resolve_path(DEFAULT_AUDIT_PATH, home, home))),
         sources=tuple(layer.source for layer in layers if layer.source != "flags"),
     )
+    if any(section in layer.values for layer in layers for section in _ENTRIES):
+        policy = _with_entries(policy, layers)
     return policy
+
+
+def _with_entries(policy: Policy, layers: list[Layer]) -> Policy:
+    credentials = _by_name(layers, "credentials")
+    gateways = _by_name(layers, "upstreams")
+    _check_credentials(credentials)
+    for name, (gateway, layer) in gateways.items():
+        _check_gateway(gateway, _entry_key(layer, "upstreams", name), layer.source, credentials)
+    _check_env_names(credentials, gateways)
+    requests = [rule for layer in layers for rule in layer.values.get("requests", {}).values()]
+    return replace(
+        policy,
+        credentials=tuple(c for c, _ in credentials.values()),
+        gateways=tuple(g for g, _ in gateways.values()),
+        requests=tuple(requests),
+    )
+
+
+def _by_name(layers: list[Layer], section: str) -> dict[str, tuple[Any, Layer]]:
+    """Entries by name; the highest layer defining a name wins it entirely."""
+    merged: dict[str, tuple[Any, Layer]] = {}
+    for layer in layers:
+        for name, entry in layer.values.get(section, {}).items():
+            merged.setdefault(name, (entry, layer))
+    return merged
+
+
+def _entry_key(layer: Layer, section: str, name: str) -> str:
+    return f"{section}[{list(layer.values[section]).index(name)}]"
+
+
+def _check_credentials(credentials: dict[str, tuple[Credential, Layer]]) -> None:
+    # Two credentials in one header of one host: which secret goes out would depend on order.
+    seen: dict[tuple[str, str], str] = {}
+    for name, (credential, layer) in credentials.items():
+        for host in credential.hosts:
+            other = seen.setdefault((host.lower(), credential.header.lower()), name)
+            if other != name:
+                raise PolicyError(
+                    f'credential {name!r} sends {credential.header} to {host}, and so does credential {other!r}',
+                    source=layer.source,
+                    key=f"{_entry_key(layer, 'credentials', name)}.header",
+                    expected="one credential per header and host",
+                )
+
+
+def _check_gateway(
+    gateway: Gateway, key: str, source: str, credentials: dict[str, tuple[Credential, Layer]]
+) -> None:
+    if not gateway.credential:
+        return
+    if gateway.credential not in credentials:
+        defined = ", ".join(sorted(credentials)) or "none"
+        raise PolicyError(
+            f"no credential named {gateway.credential!r} in the policy (defined: {defined})",
+            source=source,
+            key=f"{key}.credential",
+            expected=_ENTRIES["upstreams"]["credential"],
+        )
+    from urllib.parse import urlsplit
+
+    credential, layer = credentials[gateway.credential]
+    parts = urlsplit(gateway.url)
+    host, port = normalize_host(parts.hostname or ""), parts.port or _DEFAULT_PORTS[parts.scheme]
+    if not HostRules.parse(credential.hosts, ()).decide_name(host, port).allowed:
+        raise PolicyError(
+            f"{gateway.url!r} is not among the hosts of credential {gateway.credential!r} "
+            f"({', '.join(credential.hosts)}, in {layer.source}): the gateway would send the key to a host "
+            "it is not for",
+            source=source,
+            key=f"{key}.url",
+            expected="a URL whose host the credential's hosts match",
+        )
+
+
+def _check_env_names(
+    credentials: dict[str, tuple[Credential, Layer]], gateways: dict[str, tuple[Gateway, Layer]]
+) -> None:
+    # Each variable the sandbox is given must mean one thing.
+    owners: dict[str, str] = {}
+    named = [(c.placeholder_env, layer, _entry_key(layer, "credentials", n) + ".placeholder_env", f"credential {n!r}")
+             for n, (c, layer) in credentials.items()]
+    named += [(g.base_url_env, layer, _entry_key(layer, "upstreams", n) + ".base_url_env", f"upstream {n!r}")
+              for n, (g, layer) in gateways.items()]
+    for variable, layer, key, owner in named:
+        if not variable:
+            continue
+        other = owners.setdefault(variable, owner)
+        if other != owner:
+            raise PolicyError(
+                f"{variable} is already set for {other}",
+                source=layer.source,
+                key=key,
+                expected="a variable no other credential or upstream uses",
+            )
+
+
+def _rates(layers: list[Layer]) -> tuple[tuple[str, int, float], ...]:
+    merged: dict[str, tuple[str, int, float]] = {}
+    for layer in layers:  # highest first: the first layer to rate a host wins
+        for host, (count, period) in layer.values.get("network", {}).get("rate", {}).items():
+            merged.setdefault(host.strip().lower(), (host, count, period))
+    return tuple(merged.values())
 
 
 def _allow_read(layers: list[Layer]) -> list[str]:

@@ -90,9 +90,65 @@ class NetworkPolicy:
     deny: tuple[str, ...] = ()
     unix_sockets: UnixSockets = UnixSockets.NONE
     enabled: bool = True  # False after --no-network: no proxy, nothing reachable
+    upstream_ca: tuple[str, ...] = ()  # extra CA files trusted for upstream TLS (absolute paths)
+    inspect: tuple[str, ...] = ()  # host rules whose TLS the proxy terminates (besides the implied ones)
+    rate: tuple[tuple[str, int, float], ...] = ()  # (host rule, count, period in seconds)
 
     def rules(self) -> HostRules:
         return HostRules.parse(self.allow if self.enabled else (), self.deny)
+
+
+@record
+class Credential:
+    """One ``[[credentials]]`` entry: a secret the proxy injects into requests to ``hosts``.
+
+    ``value`` is where the secret comes from, never the secret: ``env:NAME`` (read once when
+    the run starts), ``file:/abs/path`` (read when the run starts; ``file_lines`` is
+    ``"first"`` for the first line stripped, ``"all"`` for the whole file minus its trailing
+    newline) or ``cmd:COMMAND ARGS`` (run without a shell, re-run after ``cache_ttl``
+    seconds). The header sent is ``header: format`` with ``{secret}`` replaced.
+    ``methods``, ``paths`` and ``max_body`` are a request rule on ``hosts``.
+    """
+
+    name: str
+    hosts: tuple[str, ...]
+    header: str
+    value: str
+    format: str = "{secret}"
+    placeholder_env: str = ""  # the sandbox sees a per-run random placeholder in this variable
+    methods: tuple[str, ...] = ()
+    paths: tuple[str, ...] = ()
+    max_body: int = 0  # bytes; 0 = no limit
+    cache_ttl: float = 300.0
+    file_lines: str = "first"
+    source: str = ""  # the policy file that defined it (for messages)
+
+    def request_rule(self) -> RequestRule | None:
+        """The request rule this credential implies, or None when it restricts nothing."""
+        if not (self.methods or self.paths or self.max_body):
+            return None
+        return RequestRule(f'credentials "{self.name}"', self.hosts, self.methods, self.paths, self.max_body)
+
+
+@record
+class RequestRule:
+    """What requests to ``hosts`` may look like; every rule whose hosts match applies."""
+
+    name: str  # for messages: 'credentials "github"' or 'requests[0] (/path/ringfence.toml)'
+    hosts: tuple[str, ...]
+    methods: tuple[str, ...] = ()  # empty: any method
+    paths: tuple[str, ...] = ()  # globs over the path without the query; empty: any path
+    max_body: int = 0  # bytes; 0 = no limit
+
+
+@record
+class Gateway:
+    """One ``[[upstreams]]`` entry: a plain-HTTP gateway to ``url`` inside the sandbox."""
+
+    name: str  # the first path segment of the gateway URL
+    url: str  # normalised, no trailing slash
+    credential: str = ""  # the credential injected on the way, "" for none
+    base_url_env: str = ""  # the variable the sandbox finds the gateway URL in
 
 
 @record
@@ -109,6 +165,9 @@ class Policy:
     network: NetworkPolicy
     audit: AuditPolicy
     sources: tuple[str, ...] = field(default=())  # the files it was read from, highest layer first
+    credentials: tuple[Credential, ...] = ()
+    gateways: tuple[Gateway, ...] = ()
+    requests: tuple[RequestRule, ...] = ()  # the explicit [[requests]] rules
 
     def hidden_paths(self, homes: tuple[str, ...]) -> tuple[str, ...]:
         """Every path the sandbox must not read: policy, built-ins under each home, own state."""
@@ -120,6 +179,23 @@ class Policy:
         hidden.append(self.audit.path)
         hidden += _sqlite_companions(self.audit.path)
         return tuple(dict.fromkeys(hidden))
+
+    def request_rules(self) -> tuple[RequestRule, ...]:
+        """Every request rule: the explicit ``[[requests]]`` and those credentials imply."""
+        implied = (c.request_rule() for c in self.credentials)
+        return self.requests + tuple(rule for rule in implied if rule is not None)
+
+    def terminated_hosts(self) -> tuple[str, ...]:
+        """The host rules whose TLS the proxy terminates: credential hosts, request-rule
+        hosts, rate-limited hosts and ``[network] inspect``, each once, in that order."""
+        hosts: list[str] = []
+        for credential in self.credentials:
+            hosts += credential.hosts
+        for rule in self.request_rules():
+            hosts += rule.hosts
+        hosts += (host for host, _count, _period in self.network.rate)
+        hosts += self.network.inspect
+        return tuple(dict.fromkeys(hosts))
 
 
 def _sqlite_companions(db: str) -> list[str]:
