@@ -31,7 +31,6 @@ def test_good_request_heads(head: bytes, method: str, host: str, port: int, path
 @pytest.mark.parametrize(
     ("head", "status", "fragment"),
     [
-        (b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", 400, "absolute"),
         (b"GET https://a/ HTTP/1.1\r\n\r\n", 400, "CONNECT"),
         (b"GET ftp://a/ HTTP/1.1\r\n\r\n", 400, "scheme"),
         (b"GET http://a/ HTTP/2.0\r\n\r\n", 505, "version"),
@@ -323,3 +322,10 @@ def test_the_usual_heads_take_the_fast_paths() -> None:
     assert http1._PLAIN_REQUEST_LINE.fullmatch(line) is not None
     block = b"Host: 127.0.0.1:28180\r\nUser-Agent: curl/8\r\nAccept: */*\r\n"
     assert http1._FAST_BLOCK.fullmatch(block) is not None
+
+
+def test_origin_form_is_parsed_with_no_host_for_the_flow_to_place() -> None:
+    # Inside a terminated TLS connection or to a gateway, requests are origin-form; the flow
+    # decides what they address (and refuses them on a plain proxy connection).
+    request = http1.parse_request(b"GET /v1/x?q=1 HTTP/1.1\r\nHost: a\r\n\r\n")
+    assert (request.host, request.port, request.path) == ("", 0, "/v1/x?q=1")

@@ -146,7 +146,7 @@ def test_env_passes_only_listed_names(tmp_path: Path) -> None:
                  "GRPC_PROXY", "npm_config_proxy", "NODE_USE_ENV_PROXY"):
         assert name in plan.env, name
     assert plan.env["HTTPS_PROXY"] == "http://127.0.0.1:3128"
-    assert plan.env["ALL_PROXY"] == "socks5h://127.0.0.1:3128"
+    assert plan.env["ALL_PROXY"] == "http://127.0.0.1:3128"
     assert plan.env["NO_PROXY"] == "" and plan.env["no_proxy"] == ""
     assert "s3cr3t" not in str(plan.to_json())
 

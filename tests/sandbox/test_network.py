@@ -198,11 +198,11 @@ def test_https_through_connect(rf: Ringfence, tls_origin: _OriginServer) -> None
         ("connect", "127.0.0.1", tls_origin.port, "allow")]
 
 
-def test_socks5_explicit_and_through_all_proxy(rf: Ringfence, origin: _OriginServer) -> None:
+def test_socks5_explicit_and_http_through_all_proxy(rf: Ringfence, origin: _OriginServer) -> None:
     url = f"http://127.0.0.1:{origin.port}/hello"
     script = (
         f"curl -sS -m 30 --socks5-hostname 127.0.0.1:3128 -o a.out -w 'explicit=%{{http_code}}\\n' {url}\n"
-        # only ALL_PROXY left (socks5h://): curl must use SOCKS, not the HTTP proxy
+        # only ALL_PROXY left (http://, which httpx accepts without extras): curl still gets out
         "env -u HTTP_PROXY -u http_proxy -u HTTPS_PROXY -u https_proxy "
         f"curl -sS -m 30 -o b.out -w 'all_proxy=%{{http_code}}\\n' {url}\n"
     )
@@ -213,7 +213,7 @@ def test_socks5_explicit_and_through_all_proxy(rf: Ringfence, origin: _OriginSer
     assert (rf.workspace / "b.out").read_bytes() == BODY
     rows = _log(rf)
     assert [(r["protocol"], r["host"], r["port"], r["decision"]) for r in rows] == [
-        ("socks5", "127.0.0.1", origin.port, "allow")] * 2
+        ("socks5", "127.0.0.1", origin.port, "allow"), ("http", "127.0.0.1", origin.port, "allow")]
 
 
 # ---- refusals ------------------------------------------------------------------------------
@@ -353,7 +353,7 @@ def test_proxy_environment_inside(rf: Ringfence) -> None:
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "GRPC_PROXY"):
         assert inside[name] == PROXY
         assert inside[name.lower()] == PROXY
-    assert inside["ALL_PROXY"] == inside["all_proxy"] == "socks5h://127.0.0.1:3128"
+    assert inside["ALL_PROXY"] == inside["all_proxy"] == "http://127.0.0.1:3128"
     assert inside["NO_PROXY"] == inside["no_proxy"] == ""
     assert inside["NODE_USE_ENV_PROXY"] == "1"
     assert inside["npm_config_proxy"] == inside["npm_config_https_proxy"] == PROXY

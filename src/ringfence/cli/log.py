@@ -28,7 +28,8 @@ def cmd_log(args: argparse.Namespace) -> int:
             raise UsageError(f"--since {args.since!r} is not an age", hint="give one such as 30s, 10m, 2h or 1d") from None
     if args.limit < 1:
         raise UsageError(f"--limit {args.limit} is not a count", hint="give 1 or more")
-    rows = query(_audit_path(args), denied_only=args.denied, since=since, run_id=args.run, limit=args.limit)
+    rows = query(_audit_path(args), denied_only=args.denied, since=since, run_id=args.run,
+                 credential=args.credential, limit=args.limit)
     text = render_json_lines(rows) if args.json else render_table(rows)
     if text:
         print(text, end="" if text.endswith("\n") else "\n")

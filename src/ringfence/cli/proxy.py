@@ -21,7 +21,13 @@ def cmd_proxy(args: argparse.Namespace) -> int:
     check_listen(args.listen)
     policy = policy_from_args(args)
     run_id = "proxy-" + secrets.token_hex(4)
-    config = ProxyConfig(rules=policy.network.rules(), run_id=run_id)
+    from ringfence.cli.run import _egress
+
+    egress = _egress(policy, resolve=True)  # secrets resolved now: a missing one stops here
+    port = int(args.listen.rpartition(":")[2]) if args.listen.startswith("tcp:") else 0
+    config = ProxyConfig(rules=policy.network.rules(), run_id=run_id,
+                         inspector=egress.inspector() if egress is not None else None,
+                         tls=egress.tls() if egress is not None else None, gateway_port=port)
     with AuditLog.open(policy.audit.path) as audit:
         audit.start_run(run_id, f"ringfence proxy --listen {args.listen}", [str(s) for s in policy.sources])
         allowed = ", ".join(policy.network.allow) or "nothing"

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
     from ringfence.audit.record import ConnectionRecord
     from ringfence.audit.store import AuditLog
+    from ringfence.proxy.egress import Egress
+    from ringfence.sandbox.bwrap import EgressView
     from ringfence.sandbox.plan import SandboxPlan
     from ringfence.sandbox.runner import ProxyHandle
 
@@ -39,8 +41,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     policy = policy_from_args(args)
     who = runner.resolve_identity(policy, args.user)
     cwd = os.getcwd()
+    egress = _egress(policy, resolve=not args.dry_run)
+    view = _egress_view(egress)
     if args.dry_run:
-        plan = runner.make_plan(policy, command, who=who, cwd=cwd, env=dict(os.environ))
+        plan = runner.make_plan(policy, command, who=who, cwd=cwd, env=dict(os.environ), egress=view)
         return _print_plan(plan, policy)
     run_id = os.urandom(6).hex()
     from ringfence.audit.store import AuditLog
@@ -56,7 +60,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise
     with audit:
         try:
-            plan = runner.make_plan(policy, command, who=who, cwd=cwd, env=dict(os.environ))
+            plan = runner.make_plan(policy, command, who=who, cwd=cwd, env=dict(os.environ), egress=view)
             from ringfence.audit.redact import redact_command
 
             logged = redact_command(command)  # the audit log keeps the shape, never a typed secret
@@ -69,7 +73,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         def start(listeners: list[int]) -> ProxyHandle:
             nonlocal proxy
-            proxy = _ProxyProcess(policy, run_id, logged, listeners)
+            proxy = _ProxyProcess(policy, run_id, logged, listeners, egress)
             return proxy
 
         try:
@@ -86,6 +90,30 @@ def cmd_run(args: argparse.Namespace) -> int:
     return status
 
 
+def _egress(policy: Policy, *, resolve: bool) -> Egress | None:
+    """Credentials, gateways and TLS termination; None (and nothing imported) without them."""
+    if not (policy.credentials or policy.gateways or policy.network.inspect or policy.network.rate
+            or policy.requests):
+        return None
+    from ringfence.proxy.egress import Egress
+    from ringfence.sandbox.bwrap import PROXY_PORT
+
+    from ringfence.cli.ca import state_dir as state_folder
+
+    state_dir = state_folder()  # $RINGFENCE_STATE_DIR, else ~/.local/share/ringfence
+    port = PROXY_PORT if policy.network.enabled else None
+    return Egress.prepare(policy, state_dir=state_dir, environ=os.environ, port=port, resolve=resolve)
+
+
+def _egress_view(egress: Egress | None) -> EgressView | None:
+    if egress is None:
+        return None
+    from ringfence.proxy.egress import BUNDLE_IN_SANDBOX
+    from ringfence.sandbox.bwrap import EgressView
+
+    return EgressView(egress.env, egress.drop_env, egress.bundle, BUNDLE_IN_SANDBOX, (egress.state_dir,))
+
+
 class _ProxyProcess:
     """The egress proxy in a process of its own, outside the sandbox.
 
@@ -97,12 +125,13 @@ class _ProxyProcess:
     the runner stops the sandbox (fail closed).
     """
 
-    def __init__(self, policy: Policy, run_id: str, command: str, listeners: list[int]) -> None:
+    def __init__(self, policy: Policy, run_id: str, command: str, listeners: list[int],
+                 egress: Egress | None = None) -> None:
         read_end, write_end = os.pipe()
         self.pid = os.fork()
         if self.pid == 0:  # pragma: no cover - the proxy process; reports through the pipe
             os.close(read_end)
-            _proxy_main(policy, run_id, command, listeners, write_end)
+            _proxy_main(policy, run_id, command, listeners, write_end, egress)
         os.close(write_end)
         self._report = read_end
         self._wait_status: int | None = None
@@ -155,7 +184,7 @@ def _now() -> float:
 
 
 def _proxy_main(  # pragma: no cover - runs in the proxy process
-    policy: Policy, run_id: str, command: str, listener_fds: list[int], report_fd: int
+    policy: Policy, run_id: str, command: str, listener_fds: list[int], report_fd: int, egress: Egress | None
 ) -> None:
     import signal
 
@@ -178,8 +207,12 @@ def _proxy_main(  # pragma: no cover - runs in the proxy process
         audit = AuditLog.open(policy.audit.path)  # its own connection: never the parent's
         sink = _CountingSink(audit)
         signal.pthread_sigmask(signal.SIG_BLOCK, (signal.SIGTERM,))  # from here on: a graceful stop
-        handle = start_in_thread(ProxyConfig(rules=policy.network.rules(), run_id=run_id, command=command),
-                                 sink, listeners)
+        from ringfence.sandbox.bwrap import PROXY_PORT
+
+        config = ProxyConfig(rules=policy.network.rules(), run_id=run_id, command=command,
+                             inspector=egress.inspector() if egress is not None else None,
+                             tls=egress.tls() if egress is not None else None, gateway_port=PROXY_PORT)
+        handle = start_in_thread(config, sink, listeners)
         signal.sigwait((signal.SIGTERM,))
         handle.stop()
         audit.close()

@@ -51,6 +51,9 @@ PROTECTED_NAMES = (
     ".claude/commands",
     ".claude/agents",
     ".envrc",
+    # the project policy: it can name cmd:/file: credential sources that run outside the
+    # sandbox on the next run, so the agent must never write one
+    "ringfence.toml",
 )
 
 # Of the protected names, those that are folders (an empty read-only folder stands in

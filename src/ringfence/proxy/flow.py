@@ -27,6 +27,7 @@ from ringfence.audit.record import ConnectionRecord, Decision
 from ringfence.policy.hosts import HostRuleError
 from ringfence.proxy import http1
 from ringfence.proxy.http1 import BodyFramer, Framing, HttpError, Request
+from ringfence.proxy.inspect import Admitted, BodyFilter, Inspector, LeakFound, Refusal, Route, content_encoded
 from ringfence.proxy.policy import Decider, Outcome
 from ringfence.proxy.socks5 import ConnectRequested, Reply, Socks5Negotiation, SocksError, reply
 
@@ -44,15 +45,29 @@ class SendUpstream:
 
 @dataclass(slots=True)
 class OpenUpstream:
-    """Resolve (names only), vet with ``Decider.vet`` (names only), then connect."""
+    """Resolve (names only), vet with ``Decider.vet`` (names only), then connect; with ``tls``,
+    then do a verified TLS handshake for ``server_name`` before reporting ``upstream_connected``."""
 
     outcome: Outcome
     literal: bool
+    tls: bool = False
+    server_name: str = ""
 
 
 @dataclass(slots=True)
 class CloseUpstream:
     pass
+
+
+@dataclass(slots=True)
+class StartTls:
+    """Terminate the agent's TLS for ``outcome``'s host (its ``200`` was sent first); ``data``
+    are agent bytes that already arrived. The connection continues in a new ``Flow`` made
+    with ``origin=outcome``, ``authority`` the CONNECT target as the agent wrote it."""
+
+    outcome: Outcome
+    authority: str
+    data: bytes
 
 
 @dataclass(slots=True)
@@ -85,8 +100,8 @@ class Record:
 
 
 Command = (
-    SendClient | SendUpstream | OpenUpstream | CloseUpstream | StartTunnel | CloseClient | PauseClient | ResumeClient
-    | Record
+    SendClient | SendUpstream | OpenUpstream | CloseUpstream | StartTunnel | StartTls | CloseClient | PauseClient
+    | ResumeClient | Record
 )
 
 
@@ -99,6 +114,8 @@ class Context:
     command: str = ""
     limits: http1.Limits = http1.DEFAULT_LIMITS
     max_pending: int = 256 * 1024  # agent bytes held while waiting for an upstream
+    inspector: Inspector | None = None  # credentials, request rules, rates, leak guard, gateways
+    gateway_port: int = 0  # the proxy's own port as the agent sees it: http://127.0.0.1:PORT/NAME/ is a gateway
 
 
 _ESTABLISHED = b"HTTP/1.1 200 Connection established\r\n\r\n"  # RFC 9110 §9.3.6
@@ -164,18 +181,22 @@ class _Exchange:
     status: int = 0
     bytes_up: int = 0
     bytes_down: int = 0
+    protocol: str = "http"  # "http" (absolute-form), "https" (terminated), "gateway"
+    admitted: Admitted | None = None  # what the inspection decided, when there is one
 
 
 class Flow:
     """The state machine of one agent connection. See the module docstring."""
 
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, origin: Outcome | None = None, authority: str = "") -> None:
         self.ctx = ctx
-        self.mode = _M_SNIFF
+        self.origin = origin  # inside a terminated TLS connection: the CONNECT target's decision
+        self.authority = authority  # and the CONNECT target as the agent wrote it
+        self.mode = _M_SNIFF if origin is None else Mode.HTTP
         self.request_side = _S_HEAD
         self.response_side = _S_IDLE
         self.upstream = _U_NONE
-        self.upstream_key: tuple[str, int] | None = None
+        self.upstream_key: tuple[str, int, bool] | None = None  # host, port, TLS
         self.upstream_reusable = False
         self.client_closed = False
         self.paused = False
@@ -183,10 +204,11 @@ class Flow:
         self._resp_buf = bytearray()
         self._pending_head = b""
         self._exchange: _Exchange | None = None
-        self._req_framer = _NO_BODY
-        self._resp_framer = _NO_BODY
+        self._req_framer: BodyFramer | BodyFilter = _NO_BODY
+        self._resp_framer: BodyFramer | BodyFilter = _NO_BODY
         self._socks: Socks5Negotiation | None = None
         self._tunnel: tuple[str, Outcome, float, float] | None = None  # protocol, outcome, t0, wall
+        self._route_scheme = ""  # of the gateway request in flight
 
     # ---- events from the agent ----
     def client_data(self, data: bytes) -> list[Command]:
@@ -290,8 +312,15 @@ class Flow:
         out: list[Command] = [CloseUpstream()]
         side = self.response_side
         self._upstream_gone()
-        if side is _S_BODY and self._resp_framer.framing is _F_UNTIL_CLOSE:
-            self._resp_framer.eof()
+        framer = self._resp_framer
+        if side is _S_BODY and type(framer) is BodyFilter and framer.until_close:
+            tail = framer.eof()
+            if tail:
+                out.append(SendClient(tail))
+            self.response_side = _S_DONE
+            self._finish_exchange(out)
+        elif side is _S_BODY and type(framer) is BodyFramer and framer.framing is _F_UNTIL_CLOSE:
+            framer.eof()
             self.response_side = _S_DONE
             self._finish_exchange(out)
         elif side is _S_HEAD and self._exchange is not None and not self._resp_buf:
@@ -300,6 +329,22 @@ class Flow:
         elif side in (_S_HEAD, _S_BODY):
             self._error(out, "the upstream closed the connection in the middle of a response", 0)
             self._close_all(out, abort=True)
+        return out
+
+    def tls_failed(self, reason: str, fronting: bool = False) -> list[Command]:
+        """The agent's side of a terminated TLS connection failed (handshake or protocol)."""
+        origin = self.origin
+        out: list[Command] = []
+        if origin is None or self.mode is _M_CLOSED:
+            return out
+        if self._exchange is not None:
+            self._error(out, reason, 0)
+        else:
+            decision = Decision.DENY if fronting else Decision.ERROR
+            rule = "domain fronting" if fronting else origin.rule
+            rec = self._record("https", origin.host, origin.port, decision, rule, time.time())
+            out.append(Record(_with(rec, reason=reason)))
+        self._close_all(out, abort=True)
         return out
 
     def tunnel_ended(self, bytes_up: int, bytes_down: int) -> list[Command]:
@@ -355,26 +400,54 @@ class Flow:
         return out
 
     def _request_body(self, data: bytes, out: list[Command]) -> None:
+        framer = self._req_framer
         try:
-            n = self._req_framer.feed(data)
+            if type(framer) is BodyFilter:
+                n, send = framer.feed(data)
+            else:
+                n = framer.feed(data)  # type: ignore[assignment]
+                send = data if n == len(data) else data[:n]
         except HttpError as exc:
             self._error(out, exc.reason, 0)
             self._close_all(out, abort=True)
             return
-        out.append(SendUpstream(data if n == len(data) else data[:n]))
-        if self._exchange is not None:
-            self._exchange.bytes_up += n
-        if self._req_framer.done:
+        except LeakFound as exc:
+            self._refuse_midway(exc.refusal, out)
+            return
+        exchange = self._exchange
+        if exchange is not None:
+            exchange.bytes_up += n
+            admitted = exchange.admitted
+            if admitted is not None and admitted.max_body and exchange.bytes_up > admitted.max_body:
+                rule = self._size_rule(exchange)
+                self._refuse_midway(Refusal(413, rule, f"the request body is larger than {admitted.max_body} bytes "
+                                                       f"(max_body of {rule})"), out)
+                return
+        if send:
+            out.append(SendUpstream(send))
+        if framer.done:
             self.request_side = _S_DONE
             if n < len(data):
                 self._buf[:0] = data[n:]
 
     def _connect(self, request: Request, out: list[Command]) -> None:
+        if self.origin is not None:
+            self._bad_request(out, HttpError(400, "CONNECT inside a terminated TLS connection"), request, "https")
+            return
         outcome = self._decide(request, "connect", out)
         if outcome is None:
             return
         if not outcome.allowed:
             self._deny(out, outcome, close=True, request=request, protocol="connect")
+            return
+        inspector = self.ctx.inspector
+        if inspector is not None and inspector.terminates(outcome.host, outcome.port):
+            rec = self._record("connect", outcome.host, outcome.port, Decision.ALLOW, outcome.rule, time.time())
+            out.append(Record(_with(rec, reason="TLS terminated by the proxy; each request inside has its own record")))
+            out.append(SendClient(_ESTABLISHED))
+            out.append(StartTls(outcome, request.authority, bytes(self._buf)))
+            self._buf.clear()
+            self.mode = _M_CLOSED  # the server hands the connection to a new flow
             return
         self._tunnel = ("connect", outcome, time.monotonic(), time.time())
         self.request_side = _S_CONNECTING
@@ -382,11 +455,19 @@ class Flow:
         out.append(OpenUpstream(outcome, outcome.literal))
 
     def _forward(self, request: Request, out: list[Command]) -> None:
-        outcome = self._decide(request, "http", out)
-        if outcome is None:
-            return
-        if not self._host_matches(request, outcome, out):
-            return
+        if self.origin is not None or not request.host or self._to_gateway(request):
+            found = self._readable_target(request, out)
+            if found is None:
+                return
+            outcome, protocol = found
+        else:
+            protocol = "http"
+            found_outcome = self._decide(request, "http", out)
+            if found_outcome is None:
+                return
+            outcome = found_outcome
+            if not self._host_matches(request, outcome, out):
+                return
         try:
             framing, length = http1.request_framing(request)
         except HttpError as exc:
@@ -394,23 +475,108 @@ class Flow:
             return
         self._req_framer = _NO_BODY if framing is _F_NONE else BodyFramer(framing, length, self.ctx.limits)
         keep_alive = http1.request_keeps_alive(request)
-        exchange = _Exchange(request, outcome, time.monotonic(), time.time(), keep_alive)
+        exchange = _Exchange(request, outcome, time.monotonic(), time.time(), keep_alive, protocol=protocol)
         self._exchange = exchange
         if not outcome.allowed:
-            self._deny(out, outcome, close=framing is not _F_NONE or not keep_alive, request=request)
+            self._deny(out, outcome, close=framing is not _F_NONE or not keep_alive, request=request,
+                       protocol=protocol)
             return
+        block = http1.filter_headers(request)
+        inspector = self.ctx.inspector
+        if inspector is not None:
+            body_length = length if framing is Framing.LENGTH else 0 if framing is _F_NONE else None
+            verdict = inspector.admit(request.method, request.target, _path(request), block, outcome.host,
+                                      outcome.port, body_length)
+            if type(verdict) is Refusal:
+                self._refuse(verdict, out)
+                return
+            assert type(verdict) is Admitted
+            exchange.admitted = verdict
+            block = verdict.block
+            if verdict.scan is not None and framing is not _F_NONE:
+                self._req_framer = BodyFilter(framing, length, self.ctx.limits, verdict.scan)
         self.response_side = _S_HEAD
-        head = _upstream_head(request)
-        if self.upstream is _U_OPEN and self.upstream_reusable and self.upstream_key == (outcome.host, outcome.port):
+        head = _upstream_head(request, block)
+        tls = protocol == "https" or protocol == "gateway" and self._route_scheme == "https"
+        key = (outcome.host, outcome.port, tls)
+        if self.upstream is _U_OPEN and self.upstream_reusable and self.upstream_key == key:
             out.append(SendUpstream(head))
             self.request_side = _S_DONE if self._req_framer.done else _S_BODY
             return
         if self.upstream is not _U_NONE:
             out.append(CloseUpstream())
         self._pending_head = head
-        self.upstream, self.upstream_key = _U_CONNECTING, (outcome.host, outcome.port)
+        self.upstream, self.upstream_key = _U_CONNECTING, key
         self.request_side = _S_CONNECTING
-        out.append(OpenUpstream(outcome, outcome.literal))
+        out.append(OpenUpstream(outcome, outcome.literal, tls, outcome.host if tls else ""))
+
+    def _to_gateway(self, request: Request) -> bool:
+        """An absolute-form request to the proxy's own address (clients that honour HTTP_PROXY
+        send ``ANTHROPIC_BASE_URL`` requests this way) that names a gateway."""
+        ctx = self.ctx
+        if request.port != ctx.gateway_port or request.host not in _SELF_NAMES or ctx.inspector is None:
+            return False
+        return ctx.inspector.route(request.path) is not None
+
+    def _readable_target(self, request: Request, out: list[Command]) -> tuple[Outcome, str] | None:
+        """The destination of an origin-form request: the terminated origin, or a gateway."""
+        origin = self.origin
+        if origin is not None:
+            if request.host:
+                self._bad_request(out, HttpError(400, "an absolute-form target inside a TLS connection"),
+                                  request, "https")
+                return None
+            if not self._origin_host_matches(request, origin, out):
+                return None
+            request.host, request.port, request.authority = origin.host, origin.port, self.authority
+            return origin, "https"
+        inspector = self.ctx.inspector
+        routed = inspector.route(request.path) if inspector is not None else None
+        if routed is None:
+            self._bad_request(out, HttpError(400, http1.NOT_A_PROXY_REQUEST), request)
+            return None
+        route, path = routed
+        request.host, request.port, request.path, request.authority = route.host, route.port, path, route.authority
+        request.special.pop(b"host", None)
+        request.end_to_end = http1.replace_fields(request.end_to_end, _HOST_FIELD)  # _upstream_head adds the upstream's
+        self._route_scheme = route.scheme
+        return self._gateway_outcome(route), "gateway"
+
+    def _gateway_outcome(self, route: Route) -> Outcome:
+        # A gateway names its upstream in the policy, so it needs no [network] allow entry of
+        # its own; a deny rule still wins, as everywhere.
+        try:
+            outcome = self.ctx.decider.decide(route.host, route.port)
+        except HostRuleError:
+            outcome = Outcome(False, route.host, route.port, "", "the gateway's upstream host is invalid",
+                              "ringfence: the gateway's upstream host is invalid\n")
+        if outcome.allowed or outcome.rule:
+            return outcome
+        return Outcome(True, outcome.host, route.port, f"upstreams {route.name!r}", "", literal=_is_literal(route.host))
+
+    def _origin_host_matches(self, request: Request, origin: Outcome, out: list[Command]) -> bool:
+        # Inside a terminated connection the Host header must name the CONNECT target: an
+        # agent must not reach one host of a shared front while the policy looked at another.
+        values = request.special.get(b"host")
+        if values is None:
+            return True
+        try:
+            if len(values) > 1:
+                raise HttpError(400, "more than one Host header")
+            host, port = http1.parse_authority(values[0].decode("ascii"), default_port=origin.port)
+            same = self.ctx.decider.decide(host, port)
+        except (HttpError, HostRuleError, UnicodeDecodeError):
+            self._bad_request(out, HttpError(400, "malformed Host header"), request, "https")
+            return False
+        if (same.host, same.port) == (origin.host, origin.port):
+            return True
+        where = f"{origin.host}:{origin.port}"
+        shown = values[0].decode("ascii")
+        reason = f"the Host header {shown!r} does not match the CONNECT target {where}"
+        request.host, request.port = origin.host, origin.port
+        self._exchange = _Exchange(request, origin, time.monotonic(), time.time(), False, protocol="https")
+        self._refuse(Refusal(403, "domain fronting", reason), out)
+        return False
 
     def _decide(self, request: Request, protocol: str, out: list[Command]) -> Outcome | None:
         try:
@@ -489,23 +655,40 @@ class Flow:
         exchange.keep_alive = exchange.keep_alive and not until_close and not self.client_closed
         self.upstream_reusable = not until_close and http1.response_keeps_alive(response)
         extra = b"" if exchange.keep_alive else b"Connection: close\r\n"
-        out.append(SendClient(http1.serialize_head(response.line, http1.filter_headers(response), extra)))
+        line, block = response.line, http1.filter_headers(response)
+        admitted = exchange.admitted
+        scrub = admitted.scrub if admitted is not None else None
+        if scrub is not None and admitted is not None and admitted.scrub_headers is not None:
+            if framing is not _F_NONE and content_encoded(_field_values(block, b"content-encoding")):
+                raise HttpError(502, "the upstream sent a compressed response to a request that carried a "
+                                     "credential; it cannot be checked for the secret, so it is not relayed")
+            line, _, block = admitted.scrub_headers(line + b"\r\n" + block).partition(b"\r\n")
+        out.append(SendClient(http1.serialize_head(line, block, extra)))
         if framing is _F_NONE:
             self._resp_framer = _NO_BODY
             self.response_side = _S_DONE
             self._finish_exchange(out)
         else:
-            self._resp_framer = BodyFramer(framing, length, self.ctx.limits)
+            if scrub is not None:
+                self._resp_framer = BodyFilter(framing, length, self.ctx.limits, scrub())
+            else:
+                self._resp_framer = BodyFramer(framing, length, self.ctx.limits)
             self.response_side = _S_BODY
 
     def _response_body(self, data: bytes, out: list[Command]) -> None:
+        framer = self._resp_framer
         try:
-            n = self._resp_framer.feed(data)
+            if type(framer) is BodyFilter:
+                n, send = framer.feed(data)
+            else:
+                n = framer.feed(data)  # type: ignore[assignment]
+                send = data if n == len(data) else data[:n]
         except HttpError as exc:
             self._error(out, f"bad response body from upstream: {exc.reason}", 0)
             self._close_all(out, abort=True)
             return
-        out.append(SendClient(data if n == len(data) else data[:n]))
+        if send:
+            out.append(SendClient(send))
         if self._exchange is not None:
             self._exchange.bytes_down += n
         if n < len(data):
@@ -574,6 +757,8 @@ class Flow:
 
     # ---- refusals, errors, records ----
     def _protocol(self) -> str:
+        if self.origin is not None:
+            return "https"
         if self._tunnel is not None:
             return self._tunnel[0]
         return "socks5" if self.mode is _M_SOCKS else "http"
@@ -590,7 +775,7 @@ class Flow:
             self._close_all(out)
             return
         status = 403
-        if request is not None and protocol == "http":
+        if request is not None and protocol in _READABLE:
             rec = _with(rec, method=request.method, path=_path(request))
         out.append(Record(_with(rec, reason=outcome.reason, status=status)))
         out.append(SendClient(http1.error_response(status, outcome.message, close=close)))
@@ -599,11 +784,44 @@ class Flow:
         else:
             self.request_side, self.response_side = _S_HEAD, _S_IDLE
 
+    def _refuse(self, refusal: Refusal, out: list[Command]) -> None:
+        """Refuse the readable request that was just parsed (nothing has gone upstream)."""
+        exchange, self._exchange = self._exchange, None
+        assert exchange is not None
+        out.append(Record(self._refusal_record(exchange, refusal)))
+        out.append(SendClient(refusal.response()))
+        self._close_all(out)
+
+    def _refuse_midway(self, refusal: Refusal, out: list[Command]) -> None:
+        """Refuse a request whose head already went upstream (its body broke a rule)."""
+        exchange, self._exchange = self._exchange, None
+        assert exchange is not None
+        out.append(Record(self._refusal_record(exchange, refusal)))
+        if self.upstream is not _U_NONE:
+            out.append(CloseUpstream())  # the upstream never sees the rest of the body
+            self._upstream_gone()
+        answered = self.response_side is not _S_HEAD
+        if not answered:
+            out.append(SendClient(refusal.response()))
+        self._close_all(out, abort=answered)
+
+    def _refusal_record(self, exchange: _Exchange, refusal: Refusal) -> ConnectionRecord:
+        outcome, request = exchange.outcome, exchange.request
+        rec = self._record(exchange.protocol, outcome.host, outcome.port, Decision.DENY, refusal.rule, exchange.wall)
+        admitted = exchange.admitted
+        return _with(rec, reason=refusal.reason, status=refusal.status, method=request.method, path=_path(request),
+                     bytes_up=exchange.bytes_up, duration_ms=_ms(exchange.started),
+                     credential=admitted.credential if admitted is not None else "")
+
+    @staticmethod
+    def _size_rule(exchange: _Exchange) -> str:
+        return "max_body"
+
     def _bad_request(self, out: list[Command], exc: HttpError, request: Request | None = None,
                      protocol: str = "http") -> None:
         rec = self._record(protocol, request.host if request else "", request.port if request else 0,
                            Decision.ERROR, "", time.time())
-        if request is not None and protocol == "http":
+        if request is not None and protocol in _READABLE:
             rec = _with(rec, method=request.method, path=_path(request))
         out.append(Record(_with(rec, reason=exc.reason, status=exc.status)))
         out.append(SendClient(http1.error_response(exc.status, f"ringfence: bad request: {exc.reason}\n", close=True)))
@@ -612,8 +830,8 @@ class Flow:
     def _error(self, out: list[Command], reason: str, status: int,
                socks_code: Reply = Reply.HOST_UNREACHABLE) -> None:
         """An allowed destination that failed: ``status`` 0 means nothing can be sent any more."""
-        protocol = self._protocol()
         exchange, self._exchange = self._exchange, None
+        protocol = exchange.protocol if exchange is not None else self._protocol()
         tunnel, self._tunnel = self._tunnel, None
         outcome = exchange.outcome if exchange else tunnel[1] if tunnel else None
         host, port, rule = (outcome.host, outcome.port, outcome.rule) if outcome else ("", 0, "")
@@ -663,7 +881,7 @@ class Flow:
 # same __eq__ and __hash__) at a fifth of the cost. It is only done while the record class
 # is exactly the plain frozen dataclass this code knows; otherwise the constructor is used.
 _RECORD_FIELDS = ("time", "run_id", "command", "protocol", "host", "port", "decision", "rule", "reason",
-                  "method", "path", "status", "bytes_up", "bytes_down", "duration_ms")
+                  "method", "path", "status", "bytes_up", "bytes_down", "duration_ms", "credential")
 _RECORD_IS_PLAIN = (
     is_dataclass(ConnectionRecord)
     and tuple(f.name for f in fields(ConnectionRecord)) == _RECORD_FIELDS
@@ -681,16 +899,19 @@ def _allowed_record(exchange: _Exchange, ctx: Context) -> ConnectionRecord:
     request = exchange.request
     path = _path(request)  # never the query string: it may carry secrets
     duration = _ms(exchange.started)
+    admitted = exchange.admitted
+    credential = admitted.credential if admitted is not None else ""
     if not _RECORD_IS_PLAIN:
-        return ConnectionRecord(exchange.wall, ctx.run_id, ctx.command, "http", outcome.host, outcome.port,
+        return ConnectionRecord(exchange.wall, ctx.run_id, ctx.command, exchange.protocol, outcome.host, outcome.port,
                                 Decision.ALLOW, outcome.rule, "", request.method, path, exchange.status,
-                                exchange.bytes_up, exchange.bytes_down, duration)
+                                exchange.bytes_up, exchange.bytes_down, duration, credential)
     rec: ConnectionRecord = _new_object(ConnectionRecord)
     _set_attribute(rec, "__dict__", {
-        "time": exchange.wall, "run_id": ctx.run_id, "command": ctx.command, "protocol": "http",
+        "time": exchange.wall, "run_id": ctx.run_id, "command": ctx.command, "protocol": exchange.protocol,
         "host": outcome.host, "port": outcome.port, "decision": _ALLOW, "rule": outcome.rule,
         "reason": "", "method": request.method, "path": path, "status": exchange.status,
         "bytes_up": exchange.bytes_up, "bytes_down": exchange.bytes_down, "duration_ms": duration,
+        "credential": credential,
     })
     return rec
 
@@ -707,10 +928,29 @@ def _with(rec: ConnectionRecord, **changes: Any) -> ConnectionRecord:
     return replace(rec, **changes)
 
 
-def _upstream_head(request: Request) -> bytes:
+def _upstream_head(request: Request, block: bytes) -> bytes:
     line = f"{request.method} {request.path} ".encode("ascii") + request.version
-    block = http1.filter_headers(request)
     if b"host" not in request.special:
-        authority = request.target.split("://", 1)[1].split("/", 1)[0].split("?", 1)[0]
-        block = b"Host: " + authority.encode("ascii") + b"\r\n" + block
+        block = b"Host: " + request.authority.encode("ascii") + b"\r\n" + block
     return http1.serialize_head(line, block)
+
+
+_HOST_FIELD = frozenset({b"host"})
+_SELF_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
+_READABLE = ("http", "https", "gateway")  # protocols whose records carry a method and a path
+
+
+def _is_literal(host: str) -> bool:
+    return ":" in host or host.replace(".", "").isdigit()
+
+
+def _field_values(block: bytes, name: bytes) -> list[bytes]:
+    """The values of field ``name`` (lower-case) in a header block (rare path: no index kept)."""
+    found: list[bytes] = []
+    if name not in block.lower():
+        return found
+    for line in block.split(b"\r\n"):
+        field_name, colon, value = line.partition(b":")
+        if colon and field_name.lower() == name:
+            found.append(value.strip())
+    return found

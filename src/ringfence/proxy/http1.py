@@ -275,10 +275,14 @@ def _parse_absolute(target: str) -> tuple[str, str, int, str]:
         port = int(port_text) if port_text else 80
         if 0 < port < 65536:
             return target[7 : plain.end(2) if port_text else plain.end(1)], host, port, path or "/"
+    if target.startswith("/"):
+        # origin-form (RFC 9112 §3.2.1): inside a terminated TLS connection, or addressed to a
+        # gateway; the flow knows which and refuses it otherwise (host "" marks it).
+        return "", "", 0, target.split("#", 1)[0]
     scheme, sep, rest = target.partition("://")
     if not sep:
         # RFC 9112 §3.2.2: a request to a proxy carries the absolute-form target.
-        raise HttpError(400, "not a proxy request: the request target must be an absolute http:// URI")
+        raise HttpError(400, NOT_A_PROXY_REQUEST)
     if scheme.lower() != "http":
         raise HttpError(400, f"unsupported scheme {scheme!r}: use CONNECT for https")
     cut = rest.find("/")
@@ -295,6 +299,9 @@ def _parse_absolute(target: str) -> tuple[str, str, int, str]:
         path = "/" + path
     host, port = parse_authority(authority, default_port=80)
     return authority, host, port, path
+
+
+NOT_A_PROXY_REQUEST = "not a proxy request: the request target must be an absolute http:// URI"
 
 
 def parse_authority(text: str, default_port: int | None) -> tuple[str, int]:
@@ -482,6 +489,17 @@ class BodyFramer:
         self._line = bytearray()
         self._trailer_bytes = 0
 
+    def feed_payload(self, data: bytes, payload: list[bytes]) -> int:
+        """As ``feed``, and append the body's payload (chunked framing removed) to ``payload``."""
+        if self.framing is not _F_CHUNKED:
+            n = self.feed(data)
+            if n:
+                payload.append(data if n == len(data) else data[:n])
+            return n
+        if self.done:
+            return 0
+        return self._feed_chunked(data, payload)
+
     def feed(self, data: bytes) -> int:
         if self.done:
             return 0
@@ -501,13 +519,15 @@ class BodyFramer:
         if not self.done:
             raise HttpError(502, "the connection closed in the middle of a body")
 
-    def _feed_chunked(self, data: bytes) -> int:
+    def _feed_chunked(self, data: bytes, payload: list[bytes] | None = None) -> int:
         # RFC 9112 §7.1: chunk = chunk-size [ chunk-ext ] CRLF chunk-data CRLF,
         # last-chunk = 1*("0") [ chunk-ext ] CRLF, then trailer-section CRLF.
         pos, end = 0, len(data)
         while pos < end and not self.done:
             if self._state is _C_DATA:
                 n = min(self.remaining, end - pos)
+                if payload is not None and n:
+                    payload.append(data[pos : pos + n])
                 pos += n
                 self.remaining -= n
                 if self.remaining == 0:
@@ -558,10 +578,28 @@ class BodyFramer:
             self.done = True
 
 
+def encode_chunk(data: bytes) -> bytes:
+    """One chunk of a chunked body (RFC 9112 §7.1); never call it with b"" (that ends the body)."""
+    return b"%x\r\n" % len(data) + data + b"\r\n"
+
+
+LAST_CHUNK = b"0\r\n\r\n"
+
+
+def replace_fields(block: bytes, drop: frozenset[bytes], extra: bytes = b"") -> bytes:
+    """``block`` without the fields named in ``drop`` (lower-case), then ``extra`` lines."""
+    kept = [line for line in block.split(b"\r\n") if line and line[: line.find(b":")].lower() not in drop]
+    return b"".join(line + b"\r\n" for line in kept) + extra
+
+
 _REASONS = {
     400: "Bad Request",
+    401: "Unauthorized",
     403: "Forbidden",
+    404: "Not Found",
+    413: "Content Too Large",
     414: "URI Too Long",
+    429: "Too Many Requests",
     431: "Request Header Fields Too Large",
     502: "Bad Gateway",
     504: "Gateway Timeout",
@@ -569,13 +607,13 @@ _REASONS = {
 }
 
 
-def error_response(status: int, body: str, *, close: bool) -> bytes:
-    """A complete ``text/plain`` response the proxy itself sends."""
+def error_response(status: int, body: str, *, close: bool, extra: str = "") -> bytes:
+    """A complete ``text/plain`` response the proxy itself sends; ``extra``: header lines with CRLF."""
     payload = body.encode("utf-8")
     head = (
         f"HTTP/1.1 {status} {_REASONS.get(status, 'Error')}\r\n"
         "Content-Type: text/plain; charset=utf-8\r\n"
-        f"Content-Length: {len(payload)}\r\n"
+        f"Content-Length: {len(payload)}\r\n{extra}"
     )
     if close:
         head += "Connection: close\r\n"

@@ -38,6 +38,7 @@ from ringfence.proxy.socks5 import Reply
 
 if TYPE_CHECKING:  # a type alias only; hosts.py may define it for type checkers alone
     from ringfence.policy.hosts import IPAddress
+    from ringfence.tls.session import TlsSession
 
 _WRITE_HIGH = 1024 * 1024  # bytes queued towards one peer before the other side is paused
 _LINGER = 2.0  # seconds to keep reading (and discarding) after our final response; see _linger
@@ -50,7 +51,9 @@ class _Client(asyncio.Protocol):
     def __init__(self, server: ProxyServer) -> None:
         self.server = server
         self.flow = f.Flow(server.context)
-        self.transport: asyncio.Transport | None = None
+        self.transport: asyncio.Transport | None = None  # the agent's side (a _TlsTransport once terminated)
+        self.raw: asyncio.Transport | None = None
+        self.tls: TlsSession | None = None
         self.upstream: _Upstream | None = None
         self.tunnel = False
         self.bytes_up = 0
@@ -71,7 +74,7 @@ class _Client(asyncio.Protocol):
     # ---- asyncio callbacks ----
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         transport = cast(asyncio.Transport, transport)  # uvloop's transports do not subclass it
-        self.transport = transport
+        self.transport = self.raw = transport
         transport.set_write_buffer_limits(high=_WRITE_HIGH)
         _nodelay(transport)
         self.server.connections.add(self)
@@ -87,7 +90,55 @@ class _Client(asyncio.Protocol):
         if self.closing:
             return  # lingering after a final response: discard
         self.reads += 1
+        if self.tls is not None:
+            self._from_agent_tls(data)
+            return
         self.run(self.flow.client_data(data))
+
+    # ---- a terminated TLS connection (the flow sees plaintext) ----
+    def _start_tls(self, cmd: f.StartTls) -> None:
+        from ringfence.tls.session import TlsSession
+
+        provider = self.server.config.tls
+        raw = self.raw
+        assert raw is not None
+        try:
+            if provider is None:
+                raise ProxyError("TLS termination was asked for but the proxy has no CA")
+            session = TlsSession(provider.leaf(cmd.outcome.host), server_side=True)
+        except Exception as exc:  # no leaf: refuse this connection, keep serving others
+            self.flow = f.Flow(self.server.context, origin=cmd.outcome, authority=cmd.authority)
+            self.run(self.flow.tls_failed(f"no certificate for {cmd.outcome.host}: {exc}"))
+            return
+        self.tls = session
+        self.transport = cast(asyncio.Transport, _TlsTransport(raw, session))
+        self.flow = f.Flow(self.server.context, origin=cmd.outcome, authority=cmd.authority)
+        if cmd.data:
+            self._from_agent_tls(cmd.data)
+
+    def _from_agent_tls(self, data: bytes) -> None:
+        from ringfence.tls.errors import TlsSessionError
+
+        session, raw = self.tls, self.raw
+        assert session is not None and raw is not None
+        try:
+            plain = session.receive(data)
+        except TlsSessionError as exc:
+            pending = session.take_output()  # the alert that tells the agent why
+            if pending:
+                raw.write(pending)
+            origin = self.flow.origin
+            fronting = bool(session.server_name and origin is not None and session.server_name != origin.host)
+            self.run(self.flow.tls_failed(str(exc.reason if hasattr(exc, "reason") else exc), fronting))
+            return
+        pending = session.take_output()
+        if pending:
+            raw.write(pending)
+        if plain:
+            self.run(self.flow.client_data(plain))
+        if session.peer_closed and not self.closing:
+            self.peer_eof = True
+            self.run(self.flow.client_eof())
 
     def eof_received(self) -> bool:
         if self.tunnel:
@@ -201,11 +252,14 @@ class _Client(asyncio.Protocol):
         transport = self.transport
         assert transport is not None
         if isinstance(cmd, f.OpenUpstream):
-            self._connect_task = self.server.loop.create_task(self._open(cmd.outcome, cmd.literal))
+            self._connect_task = self.server.loop.create_task(
+                self._open(cmd.outcome, cmd.literal, cmd.server_name if cmd.tls else None))
         elif isinstance(cmd, f.CloseUpstream):
             self._drop_upstream()
         elif isinstance(cmd, f.StartTunnel):
             self._start_tunnel(cmd.data)
+        elif isinstance(cmd, f.StartTls):
+            self._start_tls(cmd)
         elif isinstance(cmd, f.CloseClient):
             self._close(cmd.abort)
         elif isinstance(cmd, f.PauseClient):
@@ -224,14 +278,14 @@ class _Client(asyncio.Protocol):
             self.transport.resume_reading()
 
     # ---- upstream ----
-    async def _open(self, outcome: Outcome, literal: bool) -> None:
+    async def _open(self, outcome: Outcome, literal: bool, tls_name: str | None) -> None:
         # Success is reported by _Upstream.connection_made, synchronously: an origin that
         # writes and closes at once may deliver data and EOF before this task resumes.
         try:
             addresses = await self._vetted(outcome, literal)
             if addresses is None:
                 return
-            await asyncio.wait_for(self._dial(addresses, outcome.port), self.server.config.connect_timeout)
+            await asyncio.wait_for(self._dial(addresses, outcome.port, tls_name), self.server.config.connect_timeout)
         except asyncio.TimeoutError:
             reason = f"no connection within {self.server.config.connect_timeout:g} s"
             self._after_connect(self.flow.upstream_failed(reason, Reply.HOST_UNREACHABLE))
@@ -272,12 +326,12 @@ class _Client(asyncio.Protocol):
             return None
         return addresses
 
-    async def _dial(self, addresses: list[IPAddress], port: int) -> None:
+    async def _dial(self, addresses: list[IPAddress], port: int, tls_name: str | None) -> None:
         loop = self.server.loop
         last = ""
         code = Reply.HOST_UNREACHABLE
         for address in addresses:
-            upstream = _Upstream(self)
+            upstream = _Upstream(self, self._upstream_tls(tls_name) if tls_name is not None else None)
             self.upstream = upstream
             try:
                 await loop.create_connection(lambda: upstream, str(address), port)
@@ -288,6 +342,14 @@ class _Client(asyncio.Protocol):
                 continue
             return
         raise _DialError(f"cannot connect to {last}", code)
+
+    def _upstream_tls(self, server_name: str) -> TlsSession:
+        from ringfence.tls.session import TlsSession
+
+        provider = self.server.config.tls
+        if provider is None:
+            raise _DialError("TLS to the upstream was asked for but the proxy has no TLS set-up", Reply.GENERAL_FAILURE)
+        return TlsSession(provider.upstream(), server_side=False, server_hostname=server_name)
 
     def _drop_upstream(self) -> None:
         upstream, self.upstream = self.upstream, None
@@ -368,23 +430,64 @@ class _Client(asyncio.Protocol):
 class _Upstream(asyncio.Protocol):
     """The origin's side; forwards everything to its ``_Client`` while attached."""
 
-    def __init__(self, client: _Client) -> None:
+    def __init__(self, client: _Client, tls: TlsSession | None = None) -> None:
         self.client: _Client | None = client
         self.transport: asyncio.Transport | None = None
+        self.raw: asyncio.Transport | None = None
+        self.tls = tls  # a client session: the handshake completes before the flow hears of us
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         transport = cast(asyncio.Transport, transport)  # uvloop's transports do not subclass it
-        self.transport = transport
+        self.transport = self.raw = transport
         transport.set_write_buffer_limits(high=_WRITE_HIGH)
         _nodelay(transport)
         if self.client is None:
             transport.close()
+        elif self.tls is not None:
+            self.transport = cast(asyncio.Transport, _TlsTransport(transport, self.tls))
+            transport.write(self.tls.start())
         else:
             self.client.upstream_made(self)
+
+    def _from_origin_tls(self, data: bytes) -> bytes | None:
+        """Decrypt; reports the handshake's end (or failure) to the client. None: stop here."""
+        from ringfence.tls.errors import TlsSessionError
+
+        session, raw, client = self.tls, self.raw, self.client
+        assert session is not None and raw is not None and client is not None
+        was_done = session.handshake_done
+        try:
+            plain = session.receive(data)
+        except TlsSessionError as exc:
+            reason = str(exc.reason if hasattr(exc, "reason") else exc)
+            self.detach()
+            if client.upstream is self:
+                client.upstream = None
+                if was_done:
+                    client.run(client.flow.upstream_eof())
+                else:
+                    client._after_connect(client.flow.upstream_failed(reason))
+            return None
+        pending = session.take_output()
+        if pending:
+            raw.write(pending)
+        if not was_done and session.handshake_done:
+            client.upstream_made(self)
+        return plain
 
     def data_received(self, data: bytes) -> None:
         client = self.client
         if client is None or client.transport is None:
+            return
+        if self.tls is not None:
+            plain = self._from_origin_tls(data)
+            if plain is None or self.client is None:
+                return
+            if plain:
+                client.reads += 1
+                client.run(client.flow.upstream_data(plain))
+            if self.tls.peer_closed and self.client is not None:
+                self.eof_received()  # close_notify: the origin is done
             return
         if client.tunnel:
             client.transport.write(data)
@@ -432,6 +535,57 @@ class _Upstream(asyncio.Protocol):
         self.client = None
         if self.transport is not None:
             self.transport.close()
+
+
+class _TlsTransport:
+    """A transport that encrypts what is written with a ``TlsSession`` (the one asyncio
+    transport method set ``_Client`` uses); reading is done by the protocol, which decrypts."""
+
+    def __init__(self, raw: asyncio.Transport, session: TlsSession) -> None:
+        self.raw = raw
+        self.session = session
+        self._eof = False
+
+    def write(self, data: bytes) -> None:
+        if data and not self._eof:
+            self.raw.write(self.session.send(data))
+
+    def can_write_eof(self) -> bool:
+        return True
+
+    def write_eof(self) -> None:
+        # close_notify first (RFC 8446 §6.1), then the TCP half-close
+        if not self._eof:
+            self._eof = True
+            if not self.raw.is_closing():
+                self.raw.write(self.session.close())
+                if self.raw.can_write_eof():
+                    self.raw.write_eof()
+
+    def close(self) -> None:
+        if not self._eof and not self.raw.is_closing():
+            self._eof = True
+            with contextlib.suppress(Exception):
+                self.raw.write(self.session.close())
+        self.raw.close()
+
+    def abort(self) -> None:
+        self.raw.abort()
+
+    def is_closing(self) -> bool:
+        return self.raw.is_closing()
+
+    def pause_reading(self) -> None:
+        self.raw.pause_reading()
+
+    def resume_reading(self) -> None:
+        self.raw.resume_reading()
+
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        self.raw.set_write_buffer_limits(high, low)
+
+    def get_extra_info(self, name: str, default: object = None) -> object:
+        return self.raw.get_extra_info(name, default)
 
 
 class _DialError(Exception):
@@ -487,7 +641,8 @@ class ProxyServer:
         self.config = config
         self.sink = sink
         self.decider = Decider(config.rules)
-        self.context = f.Context(self.decider, config.run_id, config.command)
+        self.context = f.Context(self.decider, config.run_id, config.command, inspector=config.inspector,
+                                 gateway_port=config.gateway_port)
         self.connections: set[_Client] = set()
         self.queued_writers: list[_Client] = []  # connections with records or sends waiting
         self._servers: list[asyncio.AbstractServer] = []

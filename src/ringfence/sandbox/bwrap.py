@@ -72,7 +72,9 @@ def proxy_env(port: int) -> dict[str, str]:
     env = {
         "HTTP_PROXY": http,
         "HTTPS_PROXY": http,
-        "ALL_PROXY": f"socks5h://127.0.0.1:{port}",
+        # http://, not socks5h://: httpx (the Anthropic and OpenAI SDKs) refuses a SOCKS proxy
+        # without the optional socksio package; SOCKS5 clients still use the same port.
+        "ALL_PROXY": http,
         "GRPC_PROXY": http,
         "NO_PROXY": "",  # localhost inside the sandbox is the sandbox's own loopback
         "NODE_USE_ENV_PROXY": "1",  # Node.js 24+: fetch() and http honour the variables
@@ -98,6 +100,18 @@ def sandbox_env(policy: Policy, who: Identity, caller_env: dict[str, str], port:
     if port is not None:
         env.update(proxy_env(port))
     return env
+
+
+class EgressView:
+    """What the sandbox sees of a run's credentials and TLS termination (see proxy.egress)."""
+
+    def __init__(self, env: dict[str, str], drop_env: frozenset[str], bundle: str | None,
+                 bundle_in_sandbox: str, hidden: tuple[str, ...] = ()) -> None:
+        self.env = env
+        self.hidden = hidden  # the state folder when it is not the default (which is hidden anyway)
+        self.drop_env = drop_env
+        self.bundle = bundle
+        self.bundle_in_sandbox = bundle_in_sandbox
 
 
 class _Builder:
@@ -126,6 +140,7 @@ def plan_bwrap(
     caller_env: dict[str, str],
     cwd: str,
     homes: tuple[str, ...],
+    egress: EgressView | None = None,
 ) -> SandboxPlan:
     """Compile ``policy`` into the bubblewrap plan for ``command`` (pure given ``view``)."""
     b = _Builder()
@@ -144,12 +159,22 @@ def plan_bwrap(
             for sock in view.walks[root].sockets:
                 b.add(Mount(MountKind.EMPTY_FILE, sock, why="a host socket (unix_sockets = \"sandbox\")"))
     port = PROXY_PORT if policy.network.enabled else None
+    env = sandbox_env(policy, who, caller_env, port)
+    if egress is not None:
+        for path in egress.hidden:
+            _hide(b, view, view.real(path), "ringfence's state folder (its CA key)", who)
+        for name in egress.drop_env:
+            env.pop(name, None)  # it holds a secret on the host: never passed in
+        env.update(egress.env)
+        if egress.bundle is not None:
+            b.add(Mount(MountKind.RO_COPY, egress.bundle_in_sandbox, egress.bundle,
+                        why="CA bundle: system roots + the ringfence CA (TLS termination)"))
     chdir = view.real(cwd) if under(view.real(cwd), [workspace]) else workspace
     return SandboxPlan(
         backend="bwrap",
         command=tuple(command),
         mounts=tuple(b.mounts),
-        env=sandbox_env(policy, who, caller_env, port),
+        env=env,
         uid=who.uid,
         gid=who.gid,
         workspace=chdir,
@@ -285,6 +310,8 @@ def _mount_args(mount: Mount, runtime: str) -> list[str]:
             return ["--size", "4096", "--perms", "0555", "--tmpfs", dest, "--remount-ro", dest]
         case MountKind.EMPTY_FILE:
             return ["--ro-bind", os.path.join(runtime, EMPTY_FILE_NAME), dest]
+        case MountKind.RO_COPY:
+            return ["--ro-bind", os.path.join(runtime, copy_name(dest)), dest]
         case MountKind.DEV:
             return ["--dev", dest]
         case MountKind.PROC:
@@ -293,3 +320,8 @@ def _mount_args(mount: Mount, runtime: str) -> list[str]:
 
 
 EMPTY_FILE_NAME = "empty"
+
+
+def copy_name(dest: str) -> str:
+    """The name, in the run's private folder, of the copy bound at ``dest`` (RO_COPY)."""
+    return "copy" + dest.replace("/", "_")

@@ -20,6 +20,8 @@ class MountKind(Enum):
     TMPFS = "tmpfs"  # a new empty tmpfs (size-limited)
     EMPTY_DIR = "empty-dir"  # a new empty tmpfs, then read-only: hides a folder
     EMPTY_FILE = "empty-file"  # an empty read-only file: hides a file or a socket
+    RO_COPY = "ro-copy"  # a read-only copy of a host file made in the run's private folder
+    #                      (its source may be one the agent's account cannot read, e.g. the CA bundle)
     DEV = "dev"  # a minimal /dev (null, zero, random, tty, pts)
     PROC = "proc"  # a procfs of the sandbox's own pid namespace
 

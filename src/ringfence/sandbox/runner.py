@@ -24,8 +24,17 @@ TYPE_CHECKING = False  # see ringfence._struct: typing is not imported at run ti
 from ringfence.errors import ProxyError, SandboxError
 from ringfence.policy.model import Policy, UnixSockets
 from ringfence.sandbox import fdpass
-from ringfence.sandbox.bwrap import EMPTY_FILE_NAME, PROXY_PORT, HostView, Identity, bwrap_argv, plan_bwrap
-from ringfence.sandbox.plan import SandboxPlan
+from ringfence.sandbox.bwrap import (
+    EMPTY_FILE_NAME,
+    copy_name,
+    PROXY_PORT,
+    EgressView,
+    HostView,
+    Identity,
+    bwrap_argv,
+    plan_bwrap,
+)
+from ringfence.sandbox.plan import MountKind, SandboxPlan
 from ringfence.sandbox.probe import Kind, walk_root
 
 # SIGWINCH too: the terminal tells its foreground group (ringfence) about a resize, and an
@@ -117,10 +126,12 @@ def check_workspace(policy: Policy) -> None:
         raise SandboxError(f"workspace {workspace} is not a folder", hint="pass an existing folder to --workspace")
 
 
-def make_plan(policy: Policy, command: list[str], *, who: Identity, cwd: str, env: dict[str, str]) -> SandboxPlan:
+def make_plan(policy: Policy, command: list[str], *, who: Identity, cwd: str, env: dict[str, str],
+              egress: EgressView | None = None) -> SandboxPlan:
     check_workspace(policy)
     return plan_bwrap(
-        policy, command, who=who, view=gather_view(policy), caller_env=env, cwd=cwd, homes=homes_for(who)
+        policy, command, who=who, view=gather_view(policy), caller_env=env, cwd=cwd, homes=homes_for(who),
+        egress=egress,
     )
 
 
@@ -149,11 +160,12 @@ class _Runtime:
     folder: str
     journal: str
     made: list[str] = field(default_factory=list)
+    copies: list[str] = field(default_factory=list)  # RO_COPY sources copied into the folder
 
     def cleanup(self) -> None:
         for path in reversed(self.made):
             _remove_if_empty(path)
-        for path in (os.path.join(self.folder, EMPTY_FILE_NAME), self.journal):
+        for path in (os.path.join(self.folder, EMPTY_FILE_NAME), *self.copies, self.journal):
             _unlink(path)
         try:
             os.rmdir(self.folder)
@@ -214,6 +226,18 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _copy_readonly(source: str, target: str) -> None:
+    try:
+        with open(source, "rb") as src:
+            data = src.read()
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+        with open(fd, "wb") as dst:
+            dst.write(data)
+    except OSError as exc:
+        raise SandboxError(f"cannot copy {source} into the run's folder: {exc.strerror}",
+                           hint="check that the file exists and is readable") from None
+
+
 def _prepare_runtime(plan: SandboxPlan, run_id: str) -> _Runtime:
     folder = os.path.join(os.environ.get("TMPDIR") or "/tmp", f"ringfence-{run_id}-{os.urandom(4).hex()}")
     os.mkdir(folder, mode=0o700)  # a fresh random name: mkdir fails rather than reuse anything
@@ -222,6 +246,10 @@ def _prepare_runtime(plan: SandboxPlan, run_id: str) -> _Runtime:
     jdir = journal_dir()
     os.makedirs(jdir, mode=0o700, exist_ok=True)
     runtime = _Runtime(folder, os.path.join(jdir, f"{run_id}.run"))
+    for mount in plan.mounts:
+        if mount.kind is MountKind.RO_COPY and mount.source is not None:
+            runtime.copies.append(os.path.join(folder, copy_name(mount.dest)))
+            _copy_readonly(mount.source, runtime.copies[-1])
     # pid, then the paths NUL-separated (the one byte a path cannot hold)
     with open(runtime.journal, "w") as fh:
         fh.write(f"{os.getpid()}\n" + "\0".join(p.path for p in plan.placeholders))
