@@ -257,3 +257,28 @@ def test_unknown_credential_name() -> None:
     store = SecretStore.resolve([], {})
     with pytest.raises(KeyError, match="no credential named 'x'"):
         store.value("x")
+
+
+def test_refresh_ahead_renews_a_command_value_before_its_ttl_and_never_raises(tmp_path: Path) -> None:
+    counter = tmp_path / "count"
+    script = tmp_path / "token.sh"
+    script.write_text(f'#!/bin/sh\nn=$(cat {counter} 2>/dev/null || echo 0)\nn=$((n+1))\necho $n > {counter}\n'
+                      'echo "tok-aaaaaaaa-$n"\n')
+    script.chmod(0o755)
+    now = [0.0]
+    credential = Credential(name="c", hosts=("example.org",), header="authorization", value=f"cmd:{script}",
+                            cache_ttl=100.0)
+    store = SecretStore.resolve([credential], {"PATH": "/usr/bin:/bin"}, clock=lambda: now[0])
+    assert store.current_header_value("c") == "tok-aaaaaaaa-1"
+    now[0] = 50.0
+    store.refresh_ahead("c", lead=25.0)  # not yet within 25 s of the TTL
+    assert counter.read_text().strip() == "1"
+    now[0] = 80.0
+    store.refresh_ahead("c", lead=25.0)
+    assert store.current_header_value("c") == "tok-aaaaaaaa-2"
+    assert store.all_values("c") == ["tok-aaaaaaaa-1", "tok-aaaaaaaa-2"]
+    script.write_text("#!/bin/sh\nexit 1\n")
+    now[0] = 170.0
+    store.refresh_ahead("c", lead=25.0)  # fails quietly, keeps the last value, warns
+    assert store.current_header_value("c") == "tok-aaaaaaaa-2"
+    assert any("will retry" in w for w in store.take_warnings())

@@ -24,6 +24,8 @@ def cmd_proxy(args: argparse.Namespace) -> int:
     from ringfence.cli.run import _egress
 
     egress = _egress(policy, resolve=True)  # secrets resolved now: a missing one stops here
+    if egress is not None:
+        egress.start_refresher()
     port = int(args.listen.rpartition(":")[2]) if args.listen.startswith("tcp:") else 0
     config = ProxyConfig(rules=policy.network.rules(), run_id=run_id,
                          inspector=egress.inspector() if egress is not None else None,

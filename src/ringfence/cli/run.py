@@ -213,6 +213,8 @@ def _proxy_main(  # pragma: no cover - runs in the proxy process
                              inspector=egress.inspector() if egress is not None else None,
                              tls=egress.tls() if egress is not None else None, gateway_port=PROXY_PORT)
         handle = start_in_thread(config, sink, listeners)
+        if egress is not None:
+            egress.start_refresher()
         signal.sigwait((signal.SIGTERM,))
         handle.stop()
         audit.close()

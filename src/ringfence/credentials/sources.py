@@ -115,6 +115,32 @@ class SecretStore:
                 self._refresh(entry)
         return entry.values[-1]
 
+    def refresh_ahead(self, name: str, lead: float) -> None:
+        """Refresh a ``cmd:`` value that is within ``lead`` seconds of its TTL, never raising:
+        the proxy runs this on a thread of its own, so its event loop finds fresh values and
+        never waits for a command (a failure is kept for ``take_warnings``)."""
+        entry = self._entry(name)
+        ttl = entry.credential.cache_ttl
+        now = self._clock()
+        if entry.kind != "cmd" or now - entry.fetched < ttl - lead or now < entry.retry_at:
+            return
+        with entry.lock:
+            if self._clock() - entry.fetched < ttl - lead:
+                return  # another thread refreshed it meanwhile
+            try:
+                entry.record(fetch(entry.credential, self._env), self._clock())
+            except CredentialError as exc:
+                entry.failure = exc.message
+                entry.retry_at = self._clock() + min(ttl / 4, 30.0)
+                self._warnings.append(f"{exc.message}; will retry")
+                del self._warnings[:-WARNINGS_LIMIT]
+
+    def current_header_value(self, name: str) -> str:
+        """The header's value from the newest value held, never running a command (for the
+        event loop; ``refresh_ahead`` keeps it fresh)."""
+        entry = self._entry(name)
+        return entry.credential.format.replace("{secret}", entry.values[-1])
+
     def header_value(self, name: str) -> str:
         """The header's value: the credential's ``format`` with ``{secret}`` replaced."""
         return self._entry(name).credential.format.replace("{secret}", self.value(name))

@@ -108,6 +108,26 @@ class Egress:
         return Inspector(terminate=HostRules.parse(policy.terminated_hosts(), ()), bindings=bindings,
                          store=self.store, requests=requests, rates=rates, routes=_routes(policy))
 
+    def start_refresher(self) -> None:
+        """In the proxy process: refresh ``cmd:`` secrets ahead of their TTL on a thread of
+        their own, so the event loop never runs a command."""
+        store = self.store
+        names = [c.name for c in self.policy.credentials if c.value.startswith("cmd:")]
+        if store is None or not names:
+            return
+        import threading
+
+        def refresh() -> None:
+            import time
+
+            while True:
+                for credential in self.policy.credentials:
+                    if credential.name in names:
+                        store.refresh_ahead(credential.name, lead=min(credential.cache_ttl / 4, 60.0))
+                time.sleep(1.0)
+
+        threading.Thread(target=refresh, name="ringfence-secret-refresh", daemon=True).start()
+
     def tls(self) -> TlsContexts:
         return TlsContexts(self.state_dir, tuple(self.policy.network.upstream_ca))
 

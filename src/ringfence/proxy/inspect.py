@@ -187,7 +187,7 @@ class Inspector:
 
     def _inject(self, binding: Binding, admitted: Admitted) -> None:
         assert self.store is not None, "bindings come with their store"
-        value = self.store.header_value(binding.name)
+        value = self.store.current_header_value(binding.name)  # never runs a command on the loop
         name = binding.header.encode("ascii")
         line = name + b": " + value.encode("latin-1") + b"\r\n"
         drop = frozenset({name.lower()}) | _COMPRESSION_FIELDS
