@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := bubblewrap curl git iproute2 procps util-linux python3 python3-venv gcc libc6-dev
 
-.PHONY: demo test setup system-packages venv lint typecheck bench clean
+.PHONY: demo test setup system-packages venv clients lint typecheck bench clean
 
 demo: setup
 	$(PY) demo/demo.py
@@ -31,6 +31,12 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test,fast]'
 	touch $@
+
+# Real clients for the end-to-end tests (Node 24, Claude Code) from the npm registry into
+# .cache/clients; idempotent. tests/run.sh runs it too, and goes on without them if it fails
+# (the tests that need them then skip, naming `make clients`).
+clients:
+	bash tests/support/install-clients.sh
 
 typecheck: venv
 	$(VENV)/bin/mypy
