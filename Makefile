@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := bubblewrap curl git iproute2 procps util-linux python3 python3-venv gcc libc6-dev
+APT_PACKAGES := bubblewrap curl git iproute2 procps util-linux python3 python3-venv gcc libc6-dev python3-requests python3-httpx openssl
 
 .PHONY: demo test setup system-packages venv clients lint typecheck bench clean
 

@@ -105,3 +105,4 @@ class Ringfence:
 @pytest.fixture
 def rf(agent: Agent, workspace: Path, state_dir: Path) -> Ringfence:
     return Ringfence(agent, workspace, state_dir)
+from tests.support.fixtures import *  # noqa: F403,E402 - pytest finds fixtures by module attribute
