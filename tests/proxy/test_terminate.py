@@ -49,6 +49,18 @@ class Terminating:
     def records(self) -> list[object]:
         return list(self.sink.records)
 
+    def wait_for(self, predicate: Callable[[object], bool], timeout: float = 10.0) -> list[object]:
+        """The records matching ``predicate``, once there is one (the client may see a failed
+        handshake before the proxy has recorded it)."""
+        import time
+
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [r for r in self.records() if predicate(r)]
+            if found or time.monotonic() > deadline:
+                return found
+            time.sleep(0.02)
+
     def curl(self, url: str, *args: str, timeout: float = 30.0) -> subprocess.CompletedProcess[str]:
         argv = ["curl", "-sS", "--max-time", str(int(timeout)), "--proxy", f"http://127.0.0.1:{self.port}",
                 "--cacert", self.bundle, "-w", "\n%{http_code}", *args, url]
@@ -258,7 +270,7 @@ def test_sni_that_differs_from_the_connect_target_fails_the_handshake(
         context.check_hostname = False
         with pytest.raises(ssl.SSLError):
             context.wrap_socket(sock, server_hostname="example.com").close()
-    refused = [r for r in proxy.records() if getattr(r, "rule") == "domain fronting"]
+    refused = proxy.wait_for(lambda r: getattr(r, "rule") == "domain fronting")
     assert refused and "example.com" in getattr(refused[0], "reason")
 
 
@@ -356,3 +368,51 @@ def test_server_sent_events_pass_through_without_buffering(
                 assert chunk, "the stream ended early"
                 received += chunk
     assert b"id: 0" in received and b"id: 1" not in received
+
+
+def _tunnel(port: int, target: str) -> socket.socket:
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    sock.sendall(f"CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n".encode())
+    assert sock.recv(4096).startswith(b"HTTP/1.1 200")
+    return sock
+
+
+def _read_response(sock: socket.socket) -> bytes:
+    data = b""
+    while chunk := sock.recv(65536):
+        data += chunk
+    return data
+
+
+def test_plain_http_inside_a_connect_to_the_proxy_reaches_the_gateway(
+    terminating: Callable[..., Terminating], origin: Origin, pki: TestPki
+) -> None:
+    # Node 24's fetch with NODE_USE_ENV_PROXY reaches http:// URLs by CONNECT, even the
+    # gateway's own http://127.0.0.1:3128/NAME base URL.
+    proxy = terminating(_policy(pki, extra=f'\n[[upstreams]]\nname = "api"\nurl = "{origin.url}"\ncredential = "api"\n'))
+    with _tunnel(proxy.port, f"127.0.0.1:{proxy.gateway_port}") as sock:
+        sock.sendall(f"GET /api/echo HTTP/1.1\r\nHost: 127.0.0.1:{proxy.gateway_port}\r\n"
+                     "Connection: close\r\n\r\n".encode())
+        response = _read_response(sock)
+    assert response.startswith(b"HTTP/1.1 200"), response[:200]
+    assert origin.last.header("x-api-key") == SECRET
+    assert SECRET.encode() not in response
+    assert [getattr(r, "credential") for r in _by_protocol(proxy.records(), "gateway")] == ["api"]
+
+
+def test_plain_http_inside_a_connect_to_a_terminated_host_is_inspected(
+    terminating: Callable[..., Terminating], pki: TestPki
+) -> None:
+    with Origin(bind="127.0.0.2") as plain:
+        proxy = terminating(_policy(pki).replace("[network]", '[network]\ninspect = ["127.0.0.2"]'))
+        with _tunnel(proxy.port, f"127.0.0.2:{plain.port}") as sock:
+            sock.sendall(f"GET /echo HTTP/1.1\r\nHost: 127.0.0.2:{plain.port}\r\nx-leak: {proxy.placeholder()}\r\n"
+                         "Connection: close\r\n\r\n".encode())
+            response = _read_response(sock)
+        assert response.startswith(b"HTTP/1.1 403"), response[:200]
+        assert b"leak guard" in response and b"x-should-retry: false" in response
+        assert plain.requests == []
+        with _tunnel(proxy.port, f"127.0.0.2:{plain.port}") as sock:
+            sock.sendall(f"GET /echo HTTP/1.1\r\nHost: 127.0.0.2:{plain.port}\r\nConnection: close\r\n\r\n".encode())
+            assert _read_response(sock).startswith(b"HTTP/1.1 200")
+        assert [getattr(r, "path") for r in _by_protocol(proxy.records(), "http")] == ["/echo", "/echo"]

@@ -188,10 +188,11 @@ class _Exchange:
 class Flow:
     """The state machine of one agent connection. See the module docstring."""
 
-    def __init__(self, ctx: Context, origin: Outcome | None = None, authority: str = "") -> None:
+    def __init__(self, ctx: Context, origin: Outcome | None = None, authority: str = "", tls: bool = True) -> None:
         self.ctx = ctx
-        self.origin = origin  # inside a terminated TLS connection: the CONNECT target's decision
+        self.origin = origin  # inside a terminated CONNECT: the target's decision
         self.authority = authority  # and the CONNECT target as the agent wrote it
+        self.origin_tls = tls  # False: the agent spoke plain HTTP inside the CONNECT (Node does)
         self.mode = _M_SNIFF if origin is None else Mode.HTTP
         self.request_side = _S_HEAD
         self.response_side = _S_IDLE
@@ -432,7 +433,14 @@ class Flow:
 
     def _connect(self, request: Request, out: list[Command]) -> None:
         if self.origin is not None:
-            self._bad_request(out, HttpError(400, "CONNECT inside a terminated TLS connection"), request, "https")
+            self._bad_request(out, HttpError(400, "CONNECT inside a terminated CONNECT"), request, self._protocol())
+            return
+        if self._to_own_gateway(request):
+            # Node's fetch reaches http:// URLs (ANTHROPIC_BASE_URL) by CONNECT: the tunnel to
+            # the proxy itself carries plain requests for its gateways, read by this flow.
+            rec = self._record("connect", request.host, request.port, Decision.ALLOW, "gateway", time.time())
+            out.append(Record(_with(rec, reason="a tunnel to the proxy's own gateway; each request has its own record")))
+            out.append(SendClient(_ESTABLISHED))
             return
         outcome = self._decide(request, "connect", out)
         if outcome is None:
@@ -443,7 +451,7 @@ class Flow:
         inspector = self.ctx.inspector
         if inspector is not None and inspector.terminates(outcome.host, outcome.port):
             rec = self._record("connect", outcome.host, outcome.port, Decision.ALLOW, outcome.rule, time.time())
-            out.append(Record(_with(rec, reason="TLS terminated by the proxy; each request inside has its own record")))
+            out.append(Record(_with(rec, reason="terminated by the proxy; each request inside has its own record")))
             out.append(SendClient(_ESTABLISHED))
             out.append(StartTls(outcome, request.authority, bytes(self._buf)))
             self._buf.clear()
@@ -510,6 +518,11 @@ class Flow:
         self.request_side = _S_CONNECTING
         out.append(OpenUpstream(outcome, outcome.literal, tls, outcome.host if tls else ""))
 
+    def _to_own_gateway(self, request: Request) -> bool:
+        ctx = self.ctx
+        return (ctx.inspector is not None and bool(ctx.inspector.routes) and request.port == ctx.gateway_port
+                and request.host.strip("[]") in _SELF_NAMES)
+
     def _to_gateway(self, request: Request) -> bool:
         """An absolute-form request to the proxy's own address (clients that honour HTTP_PROXY
         send ``ANTHROPIC_BASE_URL`` requests this way) that names a gateway."""
@@ -529,7 +542,7 @@ class Flow:
             if not self._origin_host_matches(request, origin, out):
                 return None
             request.host, request.port, request.authority = origin.host, origin.port, self.authority
-            return origin, "https"
+            return origin, "https" if self.origin_tls else "http"
         inspector = self.ctx.inspector
         routed = inspector.route(request.path) if inspector is not None else None
         if routed is None:
@@ -758,7 +771,7 @@ class Flow:
     # ---- refusals, errors, records ----
     def _protocol(self) -> str:
         if self.origin is not None:
-            return "https"
+            return "https" if self.origin_tls else "http"
         if self._tunnel is not None:
             return self._tunnel[0]
         return "socks5" if self.mode is _M_SOCKS else "http"

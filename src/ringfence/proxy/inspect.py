@@ -82,7 +82,9 @@ class Refusal:
     leak: bool = False
 
     def response(self) -> bytes:
-        extra = f"Retry-After: {self.retry_after}\r\n" if self.retry_after else ""
+        # x-should-retry: the Anthropic and OpenAI SDKs retry many statuses unless told not to;
+        # a policy refusal will not change on a retry (a 429 will, after Retry-After).
+        extra = f"Retry-After: {self.retry_after}\r\n" if self.retry_after else "x-should-retry: false\r\n"
         return http1.error_response(self.status, f"ringfence: refused: {self.reason}\n", close=True, extra=extra)
 
 

@@ -54,6 +54,7 @@ class _Client(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None  # the agent's side (a _TlsTransport once terminated)
         self.raw: asyncio.Transport | None = None
         self.tls: TlsSession | None = None
+        self._terminate: f.StartTls | None = None  # a terminated CONNECT waiting for its first byte
         self.upstream: _Upstream | None = None
         self.tunnel = False
         self.bytes_up = 0
@@ -93,10 +94,30 @@ class _Client(asyncio.Protocol):
         if self.tls is not None:
             self._from_agent_tls(data)
             return
+        if self._terminate is not None:
+            self._begin_terminated(data)
+            return
         self.run(self.flow.client_data(data))
 
     # ---- a terminated TLS connection (the flow sees plaintext) ----
     def _start_tls(self, cmd: f.StartTls) -> None:
+        self._terminate = cmd
+        if cmd.data:
+            self._begin_terminated(cmd.data)
+
+    def _begin_terminated(self, data: bytes) -> None:
+        # The first byte tells: 0x16 starts a TLS handshake (RFC 8446 §5.1, a handshake
+        # record); anything else is plain HTTP inside the CONNECT (Node's fetch does that for
+        # http:// URLs), which the new flow reads directly.
+        cmd, self._terminate = self._terminate, None
+        assert cmd is not None
+        if data[:1] != b"\x16":
+            self.flow = f.Flow(self.server.context, origin=cmd.outcome, authority=cmd.authority, tls=False)
+            self.run(self.flow.client_data(data))
+            return
+        self._terminate_tls(cmd, data)
+
+    def _terminate_tls(self, cmd: f.StartTls, data: bytes) -> None:
         from ringfence.tls.session import TlsSession
 
         provider = self.server.config.tls
@@ -113,8 +134,7 @@ class _Client(asyncio.Protocol):
         self.tls = session
         self.transport = cast(asyncio.Transport, _TlsTransport(raw, session))
         self.flow = f.Flow(self.server.context, origin=cmd.outcome, authority=cmd.authority)
-        if cmd.data:
-            self._from_agent_tls(cmd.data)
+        self._from_agent_tls(data)
 
     def _from_agent_tls(self, data: bytes) -> None:
         from ringfence.tls.errors import TlsSessionError
