@@ -147,3 +147,95 @@ value = "cmd:/usr/bin/touch {marker}"
     assert {"API_KEY", "SSL_CERT_FILE", "NODE_EXTRA_CA_CERTS"} <= set(plan["env"])  # names only, never values
     assert any(m["dest"] == "/run/ringfence/ca-bundle.pem" for m in plan["mounts"])
     assert not marker.exists()
+
+
+# ---- Node, git and Claude Code ----
+def _client_or_skip(found: object, reason: str) -> None:
+    from tests.support.clients import world_reachable
+
+    if found is None:
+        pytest.skip(reason)
+    path = found[0] if isinstance(found, list) else found
+    if not world_reachable(str(path)):
+        pytest.skip(f"{path} is not reachable by the agent's account (the checkout is in a private folder)")
+
+
+def test_node_fetch_with_node_use_env_proxy_gets_the_key(rf: Ringfence, origin: Origin, pki: TestPki) -> None:
+    from tests.support.clients import NODE24_MISSING, node24
+
+    node = node24()
+    _client_or_skip(node, NODE24_MISSING)
+    rf.write_policy(_policy(pki))
+    rf.script(
+        "fetch(process.argv[2], {headers: {'x-api-key': process.env.API_KEY}})"
+        ".then(async r => { console.log('node=' + r.status); console.log(await r.text()) })"
+        ".catch(e => { console.log('node-error=' + e + ' ' + (e.cause && e.cause.code)); process.exit(1) })\n",
+        name="fetch.js")
+    proc = _run(rf, f'{node} fetch.js "{origin.url}/echo?c=node"\n')
+    assert "node=200" in proc.stdout, proc.stdout + proc.stderr
+    assert SECRET not in proc.stdout
+    assert origin.last.header_values("x-api-key") == [SECRET]
+    assert [r["credential"] for r in _log(rf) if r["protocol"] == "https"] == ["api"]
+
+
+def test_git_clone_over_https_gets_the_token_injected(rf: Ringfence, pki: TestPki) -> None:
+    from tests.support.gitserver import README_TEXT, GitServer, bearer
+
+    with GitServer(pki, authorization=bearer(SECRET)) as git:
+        rf.write_policy(_policy(pki).replace('header = "x-api-key"', 'header = "Authorization"\nformat = "Bearer {secret}"'))
+        proc = _run(rf, f"""
+export GIT_CONFIG_NOSYSTEM=1 GIT_TERMINAL_PROMPT=0
+git clone -q "{git.repo_url}" cloned && cat cloned/README && echo clone=ok
+grep -r "Bearer" cloned/.git/config || echo no-token-in-config
+""")
+        assert "clone=ok" in proc.stdout, proc.stdout + proc.stderr
+        assert README_TEXT.strip() in proc.stdout
+        assert SECRET not in proc.stdout + proc.stderr
+        assert "no-token-in-config" in proc.stdout
+        assert all(r.header("authorization") == bearer(SECRET) for r in git.requests)
+        rows = [r for r in _log(rf) if r["protocol"] == "https"]
+        assert rows and {r["credential"] for r in rows} == {"api"}
+        assert any(r["path"].endswith("/info/refs") for r in rows)
+
+
+def test_claude_code_completes_a_prompt_through_the_gateway(rf: Ringfence, pki: TestPki) -> None:
+    from tests.support.clients import CLAUDE_ENV, CLAUDE_MISSING, claude_argv, claude_cli
+    from tests.support.messages_api import DEFAULT_REPLY, MessagesApi
+
+    claude = claude_cli()
+    _client_or_skip(claude, CLAUDE_MISSING)
+    assert claude is not None
+    with MessagesApi(pki, api_key=SECRET) as api:
+        rf.write_policy(f"""
+[sandbox]
+env = ["PATH", "HOME", "LANG", "TERM", "USER", "SHELL", {", ".join(f'"{k}"' for k in CLAUDE_ENV)}]
+
+[network]
+allow = []
+upstream_ca = ["{pki.ca_pem_path}"]
+
+[[credentials]]
+name = "anthropic"
+hosts = ["127.0.0.1"]
+header = "x-api-key"
+value = "env:API_KEY"
+placeholder_env = "ANTHROPIC_API_KEY"
+
+[[upstreams]]
+name = "anthropic"
+url = "{api.url}"
+credential = "anthropic"
+base_url_env = "ANTHROPIC_BASE_URL"
+""")
+        argv = " ".join(f"'{a}'" for a in claude + claude_argv("say pong")[1:])
+        env = {**_env(rf), **CLAUDE_ENV}
+        path = rf.script(f'echo "base=$ANTHROPIC_BASE_URL"\n{argv}\necho "status=$?"\nenv\n', name="probe.sh")
+        proc = rf.run(f"sh {path}", timeout=180, env=env, errors="replace")
+        assert "status=0" in proc.stdout, proc.stdout + proc.stderr
+        assert DEFAULT_REPLY in proc.stdout
+        assert "base=http://127.0.0.1:3128/anthropic" in proc.stdout
+        assert SECRET not in proc.stdout + proc.stderr
+        messages = api.message_requests()
+        assert messages and all(r.header("x-api-key") == SECRET for r in messages)
+        rows = [r for r in _log(rf) if r["protocol"] == "gateway"]
+        assert rows and rows[0]["credential"] == "anthropic" and rows[0]["path"].endswith("/v1/messages")
