@@ -158,6 +158,8 @@ def _client_or_skip(found: object, reason: str) -> None:
     path = found[0] if isinstance(found, list) else found
     if not world_reachable(str(path)):
         pytest.skip(f"{path} is not reachable by the agent's account (the checkout is in a private folder)")
+    if str(path).startswith("/tmp/"):
+        pytest.skip(f"{path} is under /tmp, which is private inside the sandbox (the unprivileged pass's copy)")
 
 
 def test_node_fetch_with_node_use_env_proxy_gets_the_key(rf: Ringfence, origin: Origin, pki: TestPki) -> None:
