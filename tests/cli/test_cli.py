@@ -228,6 +228,15 @@ def test_proxy_that_cannot_listen_neither_claims_to_nor_records_success(rf: Ring
     assert not rf.audit.exists() or all(status != 0 for _, status in _runs(rf))
 
 
+def test_proxy_with_a_credential_whose_source_is_missing_stops_naming_it(rf: Ringfence) -> None:
+    rf.write_policy('[[credentials]]\nname = "gh"\nhosts = ["api.github.com"]\nheader = "Authorization"\n'
+                    'value = "cmd:/bin/false"\n')
+    proc = rf.cli("proxy", "--listen", f"unix:{rf.audit.parent / 'p.sock'}", "--policy", str(rf.policy), timeout=30)
+    assert proc.returncode == 3, proc.stderr
+    assert "credential 'gh'" in proc.stderr and "/bin/false" in proc.stderr and "fix:" in proc.stderr
+    assert "listening on" not in proc.stderr
+
+
 # ---- run: exit codes and errors ------------------------------------------------------------
 
 

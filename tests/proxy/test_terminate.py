@@ -416,3 +416,24 @@ def test_plain_http_inside_a_connect_to_a_terminated_host_is_inspected(
             sock.sendall(f"GET /echo HTTP/1.1\r\nHost: 127.0.0.2:{plain.port}\r\nConnection: close\r\n\r\n".encode())
             assert _read_response(sock).startswith(b"HTTP/1.1 200")
         assert [getattr(r, "path") for r in _by_protocol(proxy.records(), "http")] == ["/echo", "/echo"]
+
+
+def test_the_real_secret_to_another_host_is_refused_in_any_encoding(
+    terminating: Callable[..., Terminating], origin2: Origin, pki: TestPki
+) -> None:
+    import base64
+    import urllib.parse
+
+    # The agent never has the secret; this is what a leak of one found elsewhere looks like.
+    proxy = terminating(_policy(pki).replace("[network]", '[network]\ninspect = ["127.0.0.2"]'))
+    attempts = [
+        (f"{origin2.url}/echo?k={SECRET}", []),
+        (f"{origin2.url}/echo?k={urllib.parse.quote(SECRET + '/', safe='')}", []),
+        (f"{origin2.url}/echo", ["-H", "x-data: " + base64.b64encode(b"user=" + SECRET.encode()).decode()]),
+        (f"{origin2.url}/echo", ["--data-binary", f"secret={SECRET}"]),
+    ]
+    for url, args in attempts:
+        status, body = _status_and_body(proxy.curl(url, *args))
+        assert status == 403 and "leak guard" in body, (url, args, body)
+        assert SECRET not in body
+    assert origin2.requests == []

@@ -146,6 +146,9 @@ value = "cmd:/usr/bin/touch {marker}"
     plan = json.loads(proc.stdout)
     assert {"API_KEY", "SSL_CERT_FILE", "NODE_EXTRA_CA_CERTS"} <= set(plan["env"])  # names only, never values
     assert any(m["dest"] == "/run/ringfence/ca-bundle.pem" for m in plan["mounts"])
+    assert [(c["name"], c["source"]) for c in plan["credentials"]] == [("api", "env"), ("cmd", "cmd")]
+    assert str(marker) not in proc.stdout  # not even the command line of a cmd: source
+    assert set(plan["terminated_hosts"]) == {"127.0.0.1", "example.org"}
     assert not marker.exists()
 
 

@@ -252,5 +252,12 @@ def _print_plan(plan: SandboxPlan, policy: Policy) -> int:
     data["seccomp"] = describe(SeccompOptions(allow_unix_sockets=policy.network.unix_sockets is UnixSockets.SANDBOX))
     data["audit"] = str(policy.audit.path)
     data["policy_sources"] = [str(s) for s in policy.sources]
+    if policy.credentials or policy.gateways or policy.terminated_hosts():
+        data["credentials"] = [  # the kind of source only: a cmd: line or a path can say too much
+            {"name": c.name, "hosts": list(c.hosts), "header": c.header, "source": c.value.split(":", 1)[0],
+             "placeholder_env": c.placeholder_env or None} for c in policy.credentials]
+        data["gateways"] = [{"name": g.name, "url": g.url, "credential": g.credential,
+                             "base_url_env": g.base_url_env or None} for g in policy.gateways]
+        data["terminated_hosts"] = list(policy.terminated_hosts())
     print(json.dumps(data, indent=2))
     return ExitCode.OK
