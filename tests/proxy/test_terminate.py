@@ -437,3 +437,16 @@ def test_the_real_secret_to_another_host_is_refused_in_any_encoding(
         assert status == 403 and "leak guard" in body, (url, args, body)
         assert SECRET not in body
     assert origin2.requests == []
+
+
+def test_max_body_refuses_a_large_body_up_front_or_while_it_streams(
+    terminating: Callable[..., Terminating], origin: Origin, pki: TestPki
+) -> None:
+    proxy = terminating(_policy(pki, extra='max_body = "1K"\n'))
+    status, body = _status_and_body(proxy.curl(f"{origin.url}/big-upload", "--data-binary", "x" * 2000))
+    assert status == 413 and "over the limit of 1024 bytes" in body  # Content-Length known: refused before anything goes up
+    status, body = _status_and_body(proxy.curl(f"{origin.url}/big-upload", "-H", "Transfer-Encoding: chunked",
+                                               "--data-binary", "y" * 5000))
+    assert status == 413 and "max_body" in body, body  # chunked: refused once the count passes 1 KiB
+    assert _status_and_body(proxy.curl(f"{origin.url}/big-upload", "--data-binary", "z" * 500))[0] == 200
+    assert [r.body_size for r in origin.requests if r.route == "/big-upload"][-1] == 500

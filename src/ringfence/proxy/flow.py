@@ -420,9 +420,8 @@ class Flow:
             exchange.bytes_up += n
             admitted = exchange.admitted
             if admitted is not None and admitted.max_body and exchange.bytes_up > admitted.max_body:
-                rule = self._size_rule(exchange)
-                self._refuse_midway(Refusal(413, rule, f"the request body is larger than {admitted.max_body} bytes "
-                                                       f"(max_body of {rule})"), out)
+                reason = f"the request body is larger than max_body ({admitted.max_body} bytes) for this host"
+                self._refuse_midway(Refusal(413, "max_body", reason), out)
                 return
         if send:
             out.append(SendUpstream(send))
@@ -825,10 +824,6 @@ class Flow:
         return _with(rec, reason=refusal.reason, status=refusal.status, method=request.method, path=_path(request),
                      bytes_up=exchange.bytes_up, duration_ms=_ms(exchange.started),
                      credential=admitted.credential if admitted is not None else "")
-
-    @staticmethod
-    def _size_rule(exchange: _Exchange) -> str:
-        return "max_body"
 
     def _bad_request(self, out: list[Command], exc: HttpError, request: Request | None = None,
                      protocol: str = "http") -> None:

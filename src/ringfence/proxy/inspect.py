@@ -35,7 +35,7 @@ from ringfence.proxy import http1
 from ringfence.proxy.http1 import Framing, HttpError
 
 if TYPE_CHECKING:
-    from ringfence.credentials import LeakGuard, RateLimiter, RequestPolicy, SecretStore
+    from ringfence.credentials import Hit, LeakGuard, RateLimiter, RequestPolicy, Scrubber, SecretStore
 
 
 class Transform(Protocol):
@@ -234,34 +234,15 @@ class Inspector:
         return values
 
 
-def _new_scrubber(replacements: dict[bytes, bytes]) -> _Scrub:
+def _new_scrubber(replacements: dict[bytes, bytes]) -> Scrubber:
     from ringfence.credentials import Scrubber
 
-    return _Scrub(Scrubber(replacements))
+    return Scrubber(replacements)
 
 
-class _Scrub:
-    """Adapts ``credentials.Scrubber`` to ``Transform`` and to whole header blocks."""
-
-    def __init__(self, scrubber: object) -> None:
-        self._scrubber = scrubber
-
-    def feed(self, data: bytes) -> bytes:
-        return self._scrubber.feed(data)  # type: ignore[attr-defined, no-any-return]
-
-    def flush(self) -> bytes:
-        return self._scrubber.flush()  # type: ignore[attr-defined, no-any-return]
-
-    def scrub(self, block: bytes) -> bytes:
-        return self._scrubber.scrub(block)  # type: ignore[attr-defined, no-any-return]
-
-
-def _leak_refusal(hit: object, host: str, where: str) -> Refusal:
-    credential = getattr(hit, "credential", "?")
-    kind = getattr(hit, "kind", "secret")
-    encoding = getattr(hit, "encoding", "raw")
-    shown = "" if encoding == "raw" else f" ({encoding}-encoded)"
-    reason = (f"leak guard: {where} carry the {kind} of credential {credential!r}{shown}, "
+def _leak_refusal(hit: Hit, host: str, where: str) -> Refusal:
+    shown = "" if hit.encoding == "raw" else f" ({hit.encoding}-encoded)"
+    reason = (f"leak guard: {where} carry the {hit.kind} of credential {hit.credential!r}{shown}, "
               f"which may only go to its own hosts, not {host}")
     return Refusal(403, "leak guard", reason, leak=True)
 
