@@ -51,10 +51,6 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> object:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'ringfence.tls' has no attribute {name!r}")
-    from importlib import import_module
+from ringfence._lazy import lazy_getattr  # noqa: E402 - after the names it serves
 
-    return getattr(import_module(f"ringfence.tls.{module}"), name)
+__getattr__ = lazy_getattr(__name__, _LAZY, globals())
