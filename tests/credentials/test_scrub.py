@@ -93,3 +93,17 @@ def test_repr_shows_no_needle() -> None:
     scrubber = Scrubber({SECRET: MASK})
     scrubber.feed(SECRET[:5])
     assert SECRET[:5].decode() not in repr(scrubber) and "1 needles, 5 bytes held" in repr(scrubber)
+
+
+def test_fresh_scrubbers_share_needles_but_not_what_is_held() -> None:
+    template = Scrubber({b"secret-value": b"XXXXXXXXXXXX"})
+    first, second = template.fresh(), template.fresh()
+    assert first.feed(b"abc secret-") == b"abc "  # holds the possible start of a needle
+    assert second.feed(b"value here") == b"value here"  # nothing of the first's stream
+    assert first.feed(b"value!") == b"XXXXXXXXXXXX!"
+    assert first.flush() == b"" and second.flush() == b""
+
+
+def test_a_chunk_without_needles_passes_through_uncopied() -> None:
+    chunk = b"x" * 100_000
+    assert Scrubber({b"secret-value": b"XXXXXXXXXXXX"}).feed(chunk) is chunk

@@ -43,10 +43,25 @@ class Scrubber:
     def __repr__(self) -> str:
         return f"Scrubber({len(self._pairs)} needles, {len(self._held)} bytes held)"
 
+    def fresh(self) -> Scrubber:
+        """A new scrubber with the same needles and nothing held (shares the prepared tables:
+        one per response costs no more than a few attribute copies)."""
+        other = Scrubber.__new__(Scrubber)
+        other._pairs, other._prefixes, other._longest = self._pairs, self._prefixes, self._longest
+        other._held = other._held_out = b""
+        return other
+
     def feed(self, chunk: bytes) -> bytes:
         """``chunk`` with every needle replaced, less what might start a needle (held back)."""
         if not self._pairs:
             return chunk
+        if not self._held and not any(needle in chunk for needle, _ in self._pairs):
+            # the usual chunk: nothing held, nothing to replace; no copy unless a tail is held
+            keep = self._hold_length(chunk)
+            if not keep:
+                return chunk
+            self._held = self._held_out = chunk[-keep:]
+            return chunk[:-keep]
         original = self._held + chunk
         out = self._replace(original, bytearray(self._held_out + chunk))
         keep = self._hold_length(original)

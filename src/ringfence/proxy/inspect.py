@@ -123,6 +123,8 @@ class Inspector:
     extra_needles: Sequence[tuple[str, str]] = ()  # (label, value) that may go nowhere (workspace secrets)
     clock: Callable[[], float] = time.monotonic
     _terminates: dict[tuple[str, int], bool] = field(default_factory=dict)
+    _bound: dict[tuple[str, int], Binding | None] = field(default_factory=dict)
+    _scrubbers: dict[str, tuple[tuple[str, ...], Scrubber]] = field(default_factory=dict)  # by credential
     _guard: LeakGuard | None = None
     _guard_key: tuple[str, ...] = ()
     _max_span: int = 0
@@ -182,10 +184,14 @@ class Inspector:
         return admitted
 
     def _binding_for(self, host: str, port: int) -> Binding | None:
-        for binding in self.bindings:
-            if binding.applies(host, port):
-                return binding
-        return None
+        key = (host, port)
+        if key in self._bound:
+            return self._bound[key]
+        found = next((b for b in self.bindings if b.applies(host, port)), None)
+        if len(self._bound) > 4096:
+            self._bound.clear()
+        self._bound[key] = found
+        return found
 
     def _inject(self, binding: Binding, admitted: Admitted) -> None:
         assert self.store is not None, "bindings come with their store"
@@ -195,18 +201,23 @@ class Inspector:
         drop = frozenset({name.lower()}) | _COMPRESSION_FIELDS
         admitted.block = http1.replace_fields(admitted.block, drop, line + _IDENTITY)
         admitted.credential = binding.name
-        replacements = self._replacements(binding)
-        admitted.scrub = lambda: _new_scrubber(replacements)
-        admitted.scrub_headers = lambda block: _new_scrubber(replacements).scrub(block)
+        template = self._scrubber(binding)
+        admitted.scrub = template.fresh
+        admitted.scrub_headers = template.scrub
 
-    def _replacements(self, binding: Binding) -> dict[bytes, bytes]:
-        from ringfence.credentials import mask_for
+    def _scrubber(self, binding: Binding) -> Scrubber:
+        """The prepared scrubber of a credential, remade only when its values change."""
+        from ringfence.credentials import Scrubber, mask_for
 
         assert self.store is not None
-        found: dict[bytes, bytes] = {}
-        for secret in self.store.all_values(binding.name):
-            found[secret.encode("latin-1")] = mask_for(binding.placeholder, secret).encode("latin-1")
-        return found
+        values = tuple(self.store.all_values(binding.name))
+        cached = self._scrubbers.get(binding.name)
+        if cached is not None and cached[0] == values:
+            return cached[1]
+        replacements = {v.encode("latin-1"): mask_for(binding.placeholder, v).encode("latin-1") for v in values}
+        template = Scrubber(replacements)
+        self._scrubbers[binding.name] = (values, template)
+        return template
 
     # ---- the leak guard, rebuilt when a credential's value changes (cmd: refreshes) ----
     def guard(self) -> LeakGuard | None:
@@ -232,12 +243,6 @@ class Inspector:
                 values += [(binding.name, secret, binding.hosts) for secret in self.store.all_values(binding.name)]
         values += [(label, value, nowhere) for label, value in self.extra_needles]
         return values
-
-
-def _new_scrubber(replacements: dict[bytes, bytes]) -> Scrubber:
-    from ringfence.credentials import Scrubber
-
-    return Scrubber(replacements)
 
 
 def _leak_refusal(hit: Hit, host: str, where: str) -> Refusal:
