@@ -17,7 +17,11 @@ if [ "$(id -u)" = 0 ] && ! id "$TEST_USER" >/dev/null 2>&1; then
 fi
 
 # Node 24 and Claude Code for the end-to-end tests (quick when already there); without them
-# those tests skip, naming the reason
+# those tests skip, naming the reason. As root they go outside the checkout and outside /tmp
+# (which is private inside every sandbox), where the test account and its sandboxes see them.
+if [ "$(id -u)" = 0 ]; then
+  export RINGFENCE_CLIENTS_DIR=${RINGFENCE_CLIENTS_DIR:-/var/cache/ringfence-test-clients}
+fi
 if [ "${RINGFENCE_NO_CLIENTS:-}" != 1 ] && ! bash tests/support/install-clients.sh; then
   echo "== WARNING: the real clients could not be installed (see above); tests that need them will skip" >&2
 fi
@@ -34,10 +38,6 @@ COPY=/tmp/ringfence-unprivileged-tests
 rm -rf "$COPY"
 mkdir -p "$COPY"
 cp -r src tests pyproject.toml README.md "$COPY/"
-if [ -d .cache/clients ]; then  # hard links when on the same file system: ~550 MB otherwise
-  mkdir -p "$COPY/.cache"
-  cp -al .cache/clients "$COPY/.cache/" 2>/dev/null || cp -a .cache/clients "$COPY/.cache/"
-fi
 find "$COPY" -name __pycache__ -prune -exec rm -rf {} +
 SYSTEM_PYTHON=${SYSTEM_PYTHON:-/usr/bin/python3}
 "$SYSTEM_PYTHON" -m venv "$COPY/venv"
@@ -45,5 +45,6 @@ SYSTEM_PYTHON=${SYSTEM_PYTHON:-/usr/bin/python3}
 chmod -R a+rX "$COPY"
 cd "$COPY"  # the account may not be able to enter the checkout
 runuser -u "$TEST_USER" -- env HOME="$(getent passwd "$TEST_USER" | cut -d: -f6)" \
+  RINGFENCE_CLIENTS_DIR="${RINGFENCE_CLIENTS_DIR:-}" \
   "$COPY/venv/bin/python" -m pytest -p no:cacheprovider --rootdir "$COPY" -m boundary "$COPY/tests" "$@"
 rm -rf "$COPY"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The real clients the end-to-end tests run, from the npm registry, into .cache/clients
+# The real clients the end-to-end tests run, from the npm registry, into $RINGFENCE_CLIENTS_DIR
+# (tests/run.sh sets /var/cache/ringfence-test-clients as root) or .cache/clients
 # (`make clients`; tests/run.sh calls it too). Idempotent: a client whose stamp names the
 # pinned version is left alone. Everything ends up world-readable: the tests also run as the
 # unprivileged test account, and the sandboxed agent runs as it.
