@@ -34,6 +34,8 @@ from ringfence.policy.model import (
     FilesystemPolicy,
     Gateway,
     NetworkPolicy,
+    PermissionEntry,
+    PermissionsPolicy,
     Policy,
     RequestRule,
     SandboxPolicy,
@@ -48,6 +50,8 @@ if TYPE_CHECKING:
 MANAGED_POLICY = "/etc/ringfence/policy.toml"
 USER_POLICY = "~/.config/ringfence/policy.toml"
 PROJECT_POLICY_NAME = "ringfence.toml"
+
+_RULES = "a list of permission rules in Claude Code's syntax, such as [\"Bash(npm test:*)\", \"Read(./.env)\"]"
 
 # key path -> expected form; a key not listed here is refused.
 _SCHEMA: dict[str, dict[str, str]] = {
@@ -71,6 +75,11 @@ _SCHEMA: dict[str, dict[str, str]] = {
         "rate": "a table of host rule = \"COUNT/UNIT\", such as { \"api.example.com\" = \"120/min\" }",
     },
     "audit": {"path": "a path"},
+    "permissions": {
+        "allow": _RULES,
+        "ask": _RULES,
+        "deny": _RULES,
+    },
 }
 
 _NAME = "a name of lower-case letters, digits, '-' and '_'"
@@ -126,6 +135,7 @@ class Layer:
 
     source: str
     values: dict[str, dict[str, Any]] = field(default_factory=dict)
+    scope: str = ""  # "managed", "project" or "user" (for the provenance of [permissions] rules)
 
 
 @record(frozen=False)
@@ -139,7 +149,7 @@ class Overrides:
     no_network: bool = False
 
 
-def read_layer(path: str | os.PathLike[str], home: str | os.PathLike[str]) -> Layer:
+def read_layer(path: str | os.PathLike[str], home: str | os.PathLike[str], scope: str = "") -> Layer:
     """Parse and validate one policy file; raises ``PolicyError`` naming file and key."""
     source = os.fspath(path)
     home = os.fspath(home)
@@ -150,7 +160,7 @@ def read_layer(path: str | os.PathLike[str], home: str | os.PathLike[str]) -> La
         raise PolicyError("file not found", source=source, hint="check the path given to --policy") from None
     except PermissionError:
         raise PolicyError("file not readable", source=source, hint=f"check the permissions of {path}") from None
-    return Layer(source, _validate(data, source, os.path.dirname(source), home))
+    return Layer(source, _validate(data, source, os.path.dirname(source), home), scope)
 
 
 def _parse(fh: BinaryIO, source: str, invoker_home: str) -> dict[str, Any]:
@@ -294,6 +304,23 @@ def _rate(value: object, ctx: _Ctx) -> dict[str, tuple[int, float]]:
     return rates
 
 
+def _rules(value: object, ctx: _Ctx) -> list[str]:
+    """A list of permission rules, each parsed now so that a malformed one stops the load."""
+    from ringfence.permissions.errors import RuleError
+    from ringfence.permissions.rules import parse_rule
+
+    rules = _str_list(value, ctx)
+    kind = ctx.key.rpartition(".")[2]
+    for index, text in enumerate(rules):
+        try:
+            parse_rule(text, kind)
+        except RuleError as exc:
+            raise PolicyError(
+                f"rule {text!r}: {exc.problem}", source=ctx.source, key=f"{ctx.key}[{index}]", hint=exc.hint
+            ) from None
+    return rules
+
+
 _SIZE_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
 
 
@@ -333,6 +360,9 @@ _CONVERTERS: dict[str, Callable[[object, _Ctx], Any]] = {
     "network.inspect": _host_list,
     "network.rate": _rate,
     "audit.path": _path,
+    "permissions.allow": _rules,
+    "permissions.ask": _rules,
+    "permissions.deny": _rules,
 }
 
 
@@ -591,13 +621,13 @@ def discover_layers(
     """The layers that apply, highest first: managed, project, user."""
     layers: list[Layer] = []
     if os.path.isfile(managed):
-        layers.append(read_layer(managed, home))
+        layers.append(read_layer(managed, home, "managed"))
     project = policy_file if policy_file is not None else os.path.join(workspace, PROJECT_POLICY_NAME)
     if policy_file is not None or os.path.isfile(project):
-        layers.append(read_layer(project, home))
+        layers.append(read_layer(project, home, "project"))
     user = resolve_path(USER_POLICY, home, home)
     if os.path.isfile(user):
-        layers.append(read_layer(user, home))
+        layers.append(read_layer(user, home, "user"))
     return layers
 
 
@@ -647,9 +677,24 @@ def merge(layers: list[Layer], overrides: Overrides, *, cwd: str, home: str) -> 
         audit=AuditPolicy(path=_first(layers, "audit", "path", resolve_path(DEFAULT_AUDIT_PATH, home, home))),
         sources=tuple(layer.source for layer in layers if layer.source != "flags"),
     )
+    if any("permissions" in layer.values for layer in layers):
+        policy = replace(policy, permissions=_permissions(layers))
     if any(section in layer.values for layer in layers for section in _ENTRIES):
         policy = _with_entries(policy, layers)
     return policy
+
+
+def _permissions(layers: list[Layer]) -> PermissionsPolicy:
+    """Every layer's [permissions] rules, highest layer first, each with its provenance."""
+    entries = []
+    for layer in layers:
+        lists = layer.values.get("permissions", {})
+        for kind in ("deny", "ask", "allow"):
+            for index, rule in enumerate(lists.get(kind, [])):
+                key = f"permissions.{kind}[{index}]"
+                base = os.path.dirname(layer.source)
+                entries.append(PermissionEntry(rule, kind, layer.source, layer.scope, base, key))
+    return PermissionsPolicy(tuple(entries))
 
 
 def _with_entries(policy: Policy, layers: list[Layer]) -> Policy:

@@ -155,6 +155,35 @@ class Gateway:
 
 
 @record
+class PermissionEntry:
+    """One rule of a ``[permissions]`` list, with the layer it came from.
+
+    ``rule`` is the rule's text in Claude Code's syntax (``Bash(npm test:*)``), validated
+    when the layer was read; ``kind`` the list (``allow``, ``ask``, ``deny``); ``scope`` the
+    layer (``managed``, ``project``, ``user``); ``base`` the folder a ``/p`` path anchor is
+    relative to (the policy file's); ``key`` where it was (``permissions.deny[2]``).
+    """
+
+    rule: str
+    kind: str
+    source: str
+    scope: str
+    base: str
+    key: str
+
+
+@record
+class PermissionsPolicy:
+    """``[permissions]`` of every layer, highest layer first: a union, never an override,
+    so a managed deny holds whatever a lower layer allows."""
+
+    entries: tuple[PermissionEntry, ...] = ()
+
+    def of_kind(self, kind: str) -> tuple[PermissionEntry, ...]:
+        return tuple(entry for entry in self.entries if entry.kind == kind)
+
+
+@record
 class AuditPolicy:
     path: str
 
@@ -171,6 +200,7 @@ class Policy:
     credentials: tuple[Credential, ...] = ()
     gateways: tuple[Gateway, ...] = ()
     requests: tuple[RequestRule, ...] = ()  # the explicit [[requests]] rules
+    permissions: PermissionsPolicy = PermissionsPolicy()  # [permissions] of every layer
 
     def hidden_paths(self, homes: tuple[str, ...]) -> tuple[str, ...]:
         """Every path the sandbox must not read: policy, built-ins under each home, own state."""
