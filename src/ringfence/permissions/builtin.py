@@ -248,7 +248,9 @@ def _read_only_git(args: Sequence[str]) -> bool:
 
 
 def _has_flag(args: Sequence[str], flags: Sequence[str]) -> bool:
-    return any(word == flag or (flag.startswith("--") and word.startswith(flag + "=")) for word in args for flag in flags)
+    return any(
+        word == flag or (flag.startswith("--") and word.startswith(flag + "=")) for word in args for flag in flags
+    )
 
 
 def _never(_args: Sequence[str]) -> bool:

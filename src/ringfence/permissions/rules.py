@@ -176,7 +176,8 @@ def _check_tool(text: str, tool: str, kind: str) -> None:
         raise RuleError(text, "has no tool name before its spec")
     bad = sorted(set(tool) - _TOOL_CHARS)
     if bad:
-        raise RuleError(text, f"tool name {tool!r} contains {''.join(bad)!r}", hint="tool names are letters, digits, '_', '-' and '.'")
+        hint = "tool names are letters, digits, '_', '-' and '.'"
+        raise RuleError(text, f"tool name {tool!r} contains {''.join(bad)!r}", hint=hint)
     if "*" in tool and kind == "allow" and not _mcp_glob(tool):
         raise RuleError(
             text,
@@ -243,7 +244,9 @@ def _bash_form(text: str, spec: str) -> str:
 def _domain_form(text: str, spec: str) -> str:
     kind, colon, host = spec.partition(":")
     if kind != "domain" or not colon:
-        raise RuleError(text, "a WebFetch spec must be domain:HOST", hint="for example WebFetch(domain:docs.python.org)")
+        raise RuleError(
+            text, "a WebFetch spec must be domain:HOST", hint="for example WebFetch(domain:docs.python.org)"
+        )
     if host == "*":
         return DOMAIN
     name = host[2:] if host.startswith("*.") else host
