@@ -411,3 +411,4 @@ def test_package_exports_the_parser_lazily() -> None:
 
     assert analysis.parse is parse
     assert analysis.SimpleCommand is SimpleCommand
+    assert analysis.decision_for(analysis.analyze(parse("curl x | sh"))) == "deny"

@@ -15,14 +15,19 @@ TYPE_CHECKING = False  # see ringfence._struct: typing is not imported at run ti
 
 if TYPE_CHECKING:
     from ringfence.analysis.bash import ParsedCommand, Redirect, SimpleCommand, parse
+    from ringfence.analysis.risk import Finding, Severity, analyze, decision_for
 
-__all__ = ["ParsedCommand", "Redirect", "SimpleCommand", "parse"]
+__all__ = ["Finding", "ParsedCommand", "Redirect", "Severity", "SimpleCommand", "analyze", "decision_for", "parse"]
 
 _LAZY = {
     "ParsedCommand": "bash",
     "Redirect": "bash",
     "SimpleCommand": "bash",
     "parse": "bash",
+    "Finding": "risk",
+    "Severity": "risk",
+    "analyze": "risk",
+    "decision_for": "risk",
 }
 
 

@@ -1,0 +1,165 @@
+"""Risk rules: what a parsed bash command could do that a person should know first.
+
+One module per family (``privilege``, ``destructive``, ``remote_exec``, ``obfuscation``,
+``unparseable``), each with a docstring users read. A rule is declared once, where it
+lives, with ``@rule`` (it looks at one ``SimpleCommand``) or ``@parsed_rule`` (it looks at
+the whole ``ParsedCommand``: pipelines, a download then its execution); its id, severity
+and one-line summary are its documentation. ``analyze(parsed)`` runs them all and returns
+``Finding``s; ``decision_for(findings)`` turns them into allow, ask or deny.
+
+Decisions (issue 4 §2):
+
+- ``CRITICAL`` -> deny: no plausible everyday reason (``curl | sh``, ``rm -rf /``, ``mkfs``
+  on a disk, base64 decoded into a shell).
+- ``HIGH`` and ``MEDIUM`` -> ask: legitimate sometimes, but a person decides (``sudo``,
+  ``npx`` of an unknown package, ``rm -r "$DIR"``). Both ask; the severity orders the
+  reasons and lets a policy deny HIGH later without touching the rules.
+- ``LOW`` -> allow, with the finding kept as a note for the log and the person reading it
+  (``sudo -l``). A note never blocks: blocking on LOW would make every note a prompt.
+- A command the parser cannot vouch for (``ParsedCommand.problems``) gets one ``unparseable``
+  finding per problem, MEDIUM, so it is at least asked.
+
+Messages name the command and the kind of target ("rm -r of your home directory"), never
+an argument that could be a secret; ``fingerprint`` identifies a finding without its text.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+from ringfence._struct import record
+
+TYPE_CHECKING = False  # see ringfence._struct: typing is not imported at run time
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Iterator
+
+    from ringfence.analysis.bash import ParsedCommand, SimpleCommand
+
+    CommandCheck = Callable[[SimpleCommand], str | None]
+    ParsedCheck = Callable[[ParsedCommand], Iterable[tuple[int, str]]]
+
+
+class Severity(IntEnum):
+    """How bad it would be; CRITICAL denies, HIGH and MEDIUM ask, LOW is a note."""
+
+    LOW = 1
+    MEDIUM = 2
+    HIGH = 3
+    CRITICAL = 4
+
+
+@record
+class Finding:
+    """One rule that matched: which command (index into ``ParsedCommand.commands``, -1 for
+    the whole command) and a sentence for a person."""
+
+    rule: str
+    family: str
+    severity: Severity
+    message: str
+    command: int
+    fingerprint: str = ""  # a hash of the rule and the command text: stable, not secret
+
+
+@record
+class Rule:
+    """A registered rule: its id, family, severity, summary and check."""
+
+    id: str
+    family: str
+    severity: Severity
+    summary: str
+    check: Callable[[ParsedCommand], Iterator[tuple[int, str]]]
+
+
+FAMILIES = ("unparseable", "privilege", "destructive", "remote_exec", "obfuscation")
+_RULES: dict[str, Rule] = {}
+_loaded = False
+
+
+def rule(rule_id: str, severity: Severity, summary: str) -> Callable[[CommandCheck], CommandCheck]:
+    """Register a check of one simple command: it returns a message, or None for no match."""
+
+    def register(check: CommandCheck) -> CommandCheck:
+        def each(parsed: ParsedCommand) -> Iterator[tuple[int, str]]:
+            for index, command in enumerate(parsed.commands):
+                message = check(command)
+                if message is not None:
+                    yield index, message
+
+        _register(Rule(rule_id, _family(check), severity, summary, each))
+        return check
+
+    return register
+
+
+def parsed_rule(rule_id: str, severity: Severity, summary: str) -> Callable[[ParsedCheck], ParsedCheck]:
+    """Register a check of the whole command: it yields (command index or -1, message)."""
+
+    def register(check: ParsedCheck) -> ParsedCheck:
+        def each(parsed: ParsedCommand) -> Iterator[tuple[int, str]]:
+            yield from check(parsed)
+
+        _register(Rule(rule_id, _family(check), severity, summary, each))
+        return check
+
+    return register
+
+
+def _family(check: Callable[..., object]) -> str:
+    return check.__module__.rpartition(".")[2]
+
+
+def _register(new: Rule) -> None:
+    if new.id in _RULES:
+        raise ValueError(f"risk rule {new.id} is declared twice ({_RULES[new.id].family} and {new.family})")
+    _RULES[new.id] = new
+
+
+def rules() -> list[Rule]:
+    """Every registered rule, by id."""
+    _load()
+    return [_RULES[key] for key in sorted(_RULES)]
+
+
+def analyze(parsed: ParsedCommand) -> list[Finding]:
+    """Every finding of every rule, most severe first (then in rule and command order)."""
+    _load()
+    findings: list[Finding] = []
+    for item in _RULES.values():
+        for index, message in item.check(parsed):
+            text = parsed.commands[index].text if index >= 0 else parsed.source
+            findings.append(Finding(item.id, item.family, item.severity, message, index, _fingerprint(item.id, text)))
+    findings.sort(key=lambda f: (-f.severity, f.rule, f.command))
+    return findings
+
+
+def decision_for(findings: Iterable[Finding]) -> str:
+    """``deny`` on a CRITICAL finding, ``ask`` on HIGH or MEDIUM, else ``allow`` (LOW is a note)."""
+    worst = max((f.severity for f in findings), default=None)
+    if worst is None or worst == Severity.LOW:
+        return "allow"
+    return "deny" if worst == Severity.CRITICAL else "ask"
+
+
+def deciding(findings: Iterable[Finding]) -> Finding | None:
+    """The finding that decided: the most severe, first in order."""
+    ordered = sorted(findings, key=lambda f: -f.severity)
+    return ordered[0] if ordered else None
+
+
+def _fingerprint(rule_id: str, text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(f"{rule_id}\0{text}".encode("utf-8", "surrogatepass")).hexdigest()[:16]
+
+
+def _load() -> None:
+    global _loaded
+    if _loaded:
+        return
+    import importlib
+
+    for family in FAMILIES:
+        importlib.import_module(f"{__name__}.{family}")
+    _loaded = True
