@@ -185,6 +185,12 @@ CASES: list[tuple[str, list[tuple[object, ...]], list[str]]] = [
     ("sudo timeout 5 rm x", [C("rm x", "sudo", wrappers=("sudo", "timeout"))], []),
     ("su -c 'rm -rf /' root", [C("su -c rm -rf / root"), C("rm -rf /", "su -c", wrappers=("su",))], []),
     ("runuser -u bob -- make", [C("runuser -u bob -- make"), C("make", "sudo", wrappers=("runuser",))], []),
+    ("sudo -s 'rm -rf /; ls'", [C("rm -rf /", "sudo", wrappers=W), C("ls", "sudo", wrappers=W)], []),
+    ("sudo -i make install", [C("make install", "sudo", wrappers=W)], []),
+    ("sudo -s", [C("sudo -s")], []),
+    ("coproc rm -rf /", [C("rm -rf /", wrappers=("coproc",))], []),
+    ("parallel -j 4 'rm {}' ::: a b", [C("rm {} ::: a b", "xargs", wrappers=("parallel",))], []),
+    ("alias ll='rm -rf ~'", [C("alias ll=rm -rf ~"), C("rm -rf ~", "alias")], []),
     # --- xargs ---
     ("ls | xargs rm", [C("ls", "pipeline"), C("rm", "xargs", wrappers=("xargs",))], []),
     ("find . | xargs -0 -n 1 -P 4 rm -f", [C("find .", "pipeline"), C("rm -f", "xargs", wrappers=("xargs",))], []),
@@ -360,6 +366,8 @@ def test_wrapped_form_keeps_the_wrapper_words() -> None:
     command = parse("sudo -u bob timeout 5 rm x").commands[0]
     assert command.prefix == ("sudo", "-u", "bob", "timeout", "5")
     assert command.as_written == "sudo -u bob timeout 5 rm x"
+    joined = parse("nice -n 2 sudo -s 'rm x; ls'").commands
+    assert [c.as_written for c in joined] == ["nice -n 2 sudo -s rm x", "nice -n 2 sudo -s ls"]
 
 
 def test_pipeline_stages() -> None:

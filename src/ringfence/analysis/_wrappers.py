@@ -31,6 +31,8 @@ class Spec:
         "any_long",
         "numeric",
         "join",
+        "exec_flag",
+        "shell_flags",
     )
 
     def __init__(
@@ -48,6 +50,8 @@ class Spec:
         any_long: bool = False,
         numeric: bool = False,
         join: bool = False,
+        exec_flag: str = "",
+        shell_flags: str = "",
     ) -> None:
         self.valued = valued  # short options that take a value (attached or the next word)
         self.flags = flags  # short options without a value
@@ -61,6 +65,8 @@ class Spec:
         self.any_long = any_long  # accept unknown --long=value / --long options as flags
         self.numeric = numeric  # -N is an option (nice -10)
         self.join = join  # the rest is joined with spaces and run by sh -c (watch)
+        self.exec_flag = exec_flag  # ...unless this flag is given (watch -x)
+        self.shell_flags = shell_flags  # flags that make it run the rest through a shell (sudo -s)
 
 
 _SUDO_LONG_VALUED = (
@@ -100,7 +106,7 @@ _SUDO_LONG_FLAGS = (
 # builtin and exec, zshmisc(1) for noglob, sudo(8), doas(1), pkexec(1), ionice(1), chrt(1),
 # taskset(1), setsid(1), unbuffer(1), caffeinate(8), watch(1), xargs(1), chroot(8),
 # nsenter(1), unshare(1), strace(1), torsocks(1), proxychains4(1), xvfb-run(1),
-# dbus-run-session(1), busybox(1).
+# dbus-run-session(1), busybox(1), bash(1) for coproc, parallel(1).
 WRAPPERS: dict[str, Spec] = {
     "env": Spec(
         valued="uCSP",
@@ -145,6 +151,7 @@ WRAPPERS: dict[str, Spec] = {
         assignments=True,
         context="sudo",
         lookup="lvKVe",
+        shell_flags="si",
     ),
     "doas": Spec(valued="uC", flags="nsL", context="sudo", lookup="LC"),
     "pkexec": Spec(
@@ -183,6 +190,7 @@ WRAPPERS: dict[str, Spec] = {
             "--exec",
         ),
         join=True,
+        exec_flag="x",
     ),
     "xargs": Spec(
         valued="adEILnPsJRS",
@@ -213,13 +221,59 @@ WRAPPERS: dict[str, Spec] = {
     "xvfb-run": Spec(valued="efnpsw", flags="ahl", any_long=True),
     "dbus-run-session": Spec(long_valued=("--config-file", "--dbus-daemon")),
     "busybox": Spec(),
+    "coproc": Spec(),
+    "parallel": Spec(
+        valued="jIaSdENLsCPn",
+        flags="kquvXmr0tgG",
+        long_valued=(
+            "--jobs",
+            "--arg-file",
+            "--delimiter",
+            "--colsep",
+            "--sshlogin",
+            "--results",
+            "--joblog",
+            "--tmpdir",
+            "--workdir",
+            "--timeout",
+            "--retries",
+            "--halt",
+            "--delay",
+            "--memfree",
+            "--load",
+            "--max-args",
+            "--max-replace-args",
+            "--env",
+            "--tagstring",
+        ),
+        long_flags=(
+            "--keep-order",
+            "--line-buffer",
+            "--bar",
+            "--progress",
+            "--eta",
+            "--verbose",
+            "--dry-run",
+            "--null",
+            "--quote",
+            "--no-run-if-empty",
+            "--group",
+            "--ungroup",
+            "--tag",
+            "--pipe",
+            "--xargs",
+            "--will-cite",
+        ),
+        context="xargs",
+        join=True,
+    ),
 }
 
 
 class Stripped:
     """What stripping one wrapper found: where the wrapped command starts, and what came before."""
 
-    __slots__ = ("start", "assignments", "unknown", "split_string", "exec_words")
+    __slots__ = ("start", "assignments", "unknown", "split_string", "exec_words", "through_shell")
 
     def __init__(self) -> None:
         self.start: int | None = None  # index of the wrapped command's name; None: none runs
@@ -227,6 +281,7 @@ class Stripped:
         self.unknown: str | None = None  # an option the table does not know
         self.split_string: int | None = None  # env -S: index of the string to split
         self.exec_words = False  # watch -x: the words are the command, no sh -c
+        self.through_shell = False  # sudo -s CMD: the words are joined and run by a shell
 
 
 def strip(values: list[str], spec: Spec) -> Stripped:
@@ -268,8 +323,10 @@ def _option(values: list[str], i: int, spec: Spec, out: Stripped) -> int | None:
                 out.split_string = i if "=" in word else i + 1
             return 1 if "=" in word else 2
         if name in spec.long_flags or spec.any_long:
-            if name == "--exec":
+            if name == "--exec" and spec.exec_flag:
                 out.exec_words = True
+            if name in ("--shell", "--login") and spec.shell_flags:
+                out.through_shell = True
             return 1
         out.unknown = word
         return None
@@ -288,8 +345,10 @@ def _option(values: list[str], i: int, spec: Spec, out: Stripped) -> int | None:
         if letter not in spec.flags:
             out.unknown = word
             return None
-        if letter == "x" and spec.join:
+        if letter in spec.exec_flag:
             out.exec_words = True
+        if letter in spec.shell_flags:
+            out.through_shell = True
     return 1
 
 

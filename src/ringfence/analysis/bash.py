@@ -269,7 +269,7 @@ def _decode_ansi_c(body: str) -> str:
 class _Env:
     """Where the walk is: context, wrappers around it, redirects applying to it, pipeline."""
 
-    __slots__ = ("context", "wrappers", "redirects", "pipeline", "stage", "depth")
+    __slots__ = ("context", "wrappers", "redirects", "pipeline", "stage", "depth", "prefix")
 
     def __init__(
         self,
@@ -279,6 +279,7 @@ class _Env:
         pipeline: int,
         stage: int,
         depth: int,
+        prefix: tuple[str, ...] = (),
     ) -> None:
         self.context = context
         self.wrappers = wrappers
@@ -286,18 +287,40 @@ class _Env:
         self.pipeline = pipeline
         self.stage = stage
         self.depth = depth
+        self.prefix = prefix  # wrapper words of a joined run (``sudo -s 'a; b'``)
+
+    def but(self, **changes: Any) -> _Env:
+        """A copy with some fields changed."""
+        values = {name: getattr(self, name) for name in self.__slots__}
+        values.update(changes)
+        return _Env(**values)
 
     def inside(self, context: str) -> _Env:
         """A nested construct of the same shell (subshell, group): redirects still apply."""
-        return _Env(context, self.wrappers, self.redirects, self.pipeline, self.stage, self.depth)
+        return self.but(context=context)
 
     def substitution(self, context: str) -> _Env:
         """``$( )`` and friends: output is captured, so outer redirects and pipes do not apply."""
         return _Env(context, self.wrappers, (), -1, -1, self.depth + 1)
 
-    def nested(self, context: str, wrappers: tuple[str, ...]) -> _Env:
+    def nested(self, context: str, wrappers: tuple[str, ...], prefix: tuple[str, ...] = ()) -> _Env:
         """A string parsed again (``bash -c``): runs under the wrappers of its runner."""
-        return _Env(context, wrappers, self.redirects, self.pipeline, self.stage, self.depth + 1)
+        return _Env(context, wrappers, self.redirects, self.pipeline, self.stage, self.depth + 1, prefix)
+
+
+class _Unwrapped:
+    """What stripping wrappers changed: their names, words, assignments and context."""
+
+    __slots__ = ("env", "assignments")
+
+    def __init__(self, env: _Env) -> None:
+        self.env = env
+        self.assignments: tuple[tuple[str, str], ...] = ()
+
+    def wrap(self, name: str, context: str | None, words: tuple[str, ...], pairs: list[tuple[str, str]]) -> None:
+        env = self.env
+        self.env = env.but(context=context or env.context, wrappers=env.wrappers + (name,), prefix=env.prefix + words)
+        self.assignments += tuple(pairs)
 
 
 _SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ksh", "mksh", "ash", "yash", "posh", "rbash", "fish", "csh", "tcsh"})
@@ -395,7 +418,7 @@ class _Walk:
         stages = _stages(node)
         for stage, part in enumerate(stages):
             redirects = last if stage == len(stages) - 1 and last else env.redirects
-            self.node(part, _Env("pipeline", env.wrappers, redirects, number, stage, env.depth))
+            self.node(part, env.but(context="pipeline", redirects=redirects, pipeline=number, stage=stage))
 
     # -- assignments and declarations --------------------------------------------------
 
@@ -453,10 +476,10 @@ class _Walk:
                 redirects.extend(self._heredoc_redirects(child))
             else:
                 redirects.append(self._redirect(child, spilled))
-        inner = _Env(env.context, env.wrappers, env.redirects + tuple(redirects), env.pipeline, env.stage, env.depth)
+        inner = env.but(redirects=env.redirects + tuple(redirects))
         tails = [t for h in heredocs for t in _heredoc_tails(h)]
         if tails:  # `cat <<EOF | sh`: tree-sitter puts the rest of the pipeline in the heredoc
-            inner = _Env("pipeline", inner.wrappers, inner.redirects, self._pipelines, 0, env.depth)
+            inner = inner.but(context="pipeline", pipeline=self._pipelines, stage=0)
             self._pipelines += 1
         before = len(self.commands)
         self._redirected_body(node, body, inner, spilled, heredocs)
@@ -476,7 +499,7 @@ class _Walk:
             lost = self._lost_before_heredoc(node, body, heredocs[0]) if heredocs else []
             self.command(body, env, spilled, lost)
         elif body.type == "pipeline":  # `a | b > f`: the redirect is b's alone
-            outer = _Env(env.context, env.wrappers, (), env.pipeline, env.stage, env.depth)
+            outer = env.but(redirects=())
             self.pipeline(body, outer, env.redirects)
         else:
             self.node(body, env)
@@ -500,7 +523,7 @@ class _Walk:
                 for rest in operands[1:]:
                     self.node(rest, env)
             return
-        self.node(part, _Env("pipeline", env.wrappers, env.redirects, pipeline, stage, env.depth))
+        self.node(part, env.but(context="pipeline", pipeline=pipeline, stage=stage))
 
     def _heredoc_redirects(self, node: Node) -> list[Redirect]:
         op = "<<"
@@ -646,12 +669,34 @@ class _Walk:
         assignments: tuple[tuple[str, str], ...],
         redirects: tuple[Redirect, ...],
         env: _Env,
-        prefix: tuple[str, ...] = (),
     ) -> SimpleCommand | None:
         """Strip wrappers from ``words``, record the command, then follow what it runs."""
-        wrappers = env.wrappers
-        context = env.context
-        pairs = list(assignments)
+        unwrapped = self._unwrap(words, env)
+        if unwrapped is None:
+            return None  # the wrapper runs a string (watch, sudo -s, env -S): already walked
+        start, inner = unwrapped
+        argv = tuple(w.value for w in words[start:])
+        computed = bool(argv) and self._check_name(words[start:])
+        command = SimpleCommand(
+            argv,
+            " ".join(argv),
+            tuple(assignments) + inner.assignments,
+            inner.env.wrappers,
+            redirects,
+            computed,
+            inner.env.context,
+            inner.env.prefix,
+            env.pipeline,
+            env.stage,
+        )
+        self.commands.append(command)
+        if argv:
+            self._follow(command, words[start:], inner.env.but(redirects=redirects))
+        return command
+
+    def _unwrap(self, words: list[_Word], env: _Env) -> tuple[int, _Unwrapped] | None:
+        """Where the real command starts once wrappers are stripped, and what they changed."""
+        inner = _Unwrapped(env)
         start = 0
         while start < len(words):
             head = words[start]
@@ -663,46 +708,37 @@ class _Walk:
             found = _wrappers.strip(values, spec)
             if found.unknown is not None:
                 option = found.unknown.partition("=")[0][:40]  # never the value: it may be a secret
-                self.problem(
-                    f"It gives {name} an option ringfence does not know ({option}): the command it runs is unclear."
-                )
+                self.problem(f"It gives {name} an option ringfence does not know ({option}): what it runs is unclear.")
                 break
             if found.split_string is not None:  # env -S 'cmd args': env splits the string itself
-                self._env_split(words[start:], found, env.nested(context, wrappers + (name,)))
+                self._env_split(words[start:], found, inner.env.nested(inner.env.context, inner.env.wrappers + (name,)))
                 return None
             if found.start is None:
                 break
-            prefix = prefix + tuple(values[: found.start])
-            wrappers = wrappers + (name,)
-            pairs.extend(found.assignments)
-            if spec.context is not None:
-                context = spec.context
-            if spec.join and not found.exec_words:  # watch runs its words with sh -c
-                rest = words[start + found.start :]
-                self._run_string(rest, env.nested(context, wrappers), name)
+            inner.wrap(name, spec.context, tuple(values[: found.start]), found.assignments)
+            if (spec.join and not found.exec_words) or found.through_shell:  # watch, sudo -s: sh -c
+                joined = inner.env.nested(inner.env.context, inner.env.wrappers, inner.env.prefix)
+                self._run_string(words[start + found.start :], joined, name)
                 return None
             start += found.start
-        argv = tuple(w.value for w in words[start:])
+        return start, inner
+
+    def _check_name(self, words: list[_Word]) -> bool:
+        """Problems of a command's name and flags; whether either is computed at run time."""
         computed = False
-        if argv:
-            if words[start].computed:
-                computed = True
-                self.problem("Its command name is computed at run time, so no rule can tell what it runs.")
-            elif words[start].glob:
-                computed = True
-                self.problem("Its command name is a glob pattern, so no rule can tell what it runs.")
-            elif not argv[0].isascii():
-                self.problem("Its command name has non-ASCII characters, which can imitate another command.")
-            if any(w.flag for w in words[start + 1 :]):
-                computed = True
-                self.problem("It passes flags computed at run time, so no rule can tell what it does.")
-        command = SimpleCommand(
-            argv, " ".join(argv), tuple(pairs), wrappers, redirects, computed, context, prefix, env.pipeline, env.stage
-        )
-        self.commands.append(command)
-        if argv:
-            self._follow(command, words[start:], _Env(context, wrappers, redirects, env.pipeline, env.stage, env.depth))
-        return command
+        head = words[0]
+        if head.computed:
+            computed = True
+            self.problem("Its command name is computed at run time, so no rule can tell what it runs.")
+        elif head.glob:
+            computed = True
+            self.problem("Its command name is a glob pattern, so no rule can tell what it runs.")
+        elif not head.value.isascii():
+            self.problem("Its command name has non-ASCII characters, which can imitate another command.")
+        if any(w.flag for w in words[1:]):
+            computed = True
+            self.problem("It passes flags computed at run time, so no rule can tell what it does.")
+        return computed
 
     # -- commands that run other commands ----------------------------------------------
 
@@ -718,6 +754,8 @@ class _Walk:
             self._trap(words, env)
         elif name in ("su", "runuser"):
             self._su(command, words, env)
+        elif name == "alias":
+            self._alias(words, env)
 
     def _shell(self, command: SimpleCommand, words: list[_Word], env: _Env) -> None:
         string = _shell_command_string(command.argv)
@@ -760,6 +798,13 @@ class _Walk:
                 i += 1
             if i < len(argv):
                 self._emit(words[i:], (), (), env.nested("sudo", env.wrappers + ("runuser",)))
+
+    def _alias(self, words: list[_Word], env: _Env) -> None:
+        """``alias ls='rm -rf ~'``: with ``shopt -s expand_aliases`` the value runs as a command."""
+        for word in words[1:]:
+            name, eq, value = word.value.partition("=")
+            if eq and value:
+                self._reparse(_Word(value, word.computed), env.nested("alias", env.wrappers), "alias")
 
     def _run_string(self, words: list[_Word], env: _Env, runner: str) -> None:
         """``eval a b`` and ``watch a b`` join their words with spaces and parse the result."""
