@@ -78,9 +78,12 @@ class SimpleCommand:
     @property
     def name(self) -> str:
         """The basename of argv[0] (``/bin/rm`` -> ``rm``), so rules match both (#11662)."""
-        if not self.argv:
-            return ""
-        return self.argv[0].rpartition("/")[2] or self.argv[0]
+        cache = self.__dict__
+        name = cache.get("_name")
+        if name is None:  # every risk rule asks: compute once (not a field, so not compared)
+            name = (self.argv[0].rpartition("/")[2] or self.argv[0]) if self.argv else ""
+            cache["_name"] = name
+        return name
 
     @property
     def as_written(self) -> str:
@@ -802,7 +805,7 @@ class _Walk:
     def _alias(self, words: list[_Word], env: _Env) -> None:
         """``alias ls='rm -rf ~'``: with ``shopt -s expand_aliases`` the value runs as a command."""
         for word in words[1:]:
-            name, eq, value = word.value.partition("=")
+            _, eq, value = word.value.partition("=")
             if eq and value:
                 self._reparse(_Word(value, word.computed), env.nested("alias", env.wrappers), "alias")
 

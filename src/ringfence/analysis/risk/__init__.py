@@ -1,7 +1,8 @@
 """Risk rules: what a parsed bash command could do that a person should know first.
 
 One module per family (``privilege``, ``destructive``, ``remote_exec``, ``obfuscation``,
-``unparseable``), each with a docstring users read. A rule is declared once, where it
+``persistence``, ``sensitive_reads``, ``exfiltration``, ``tampering``, ``unparseable``),
+each with a docstring users read. A rule is declared once, where it
 lives, with ``@rule`` (it looks at one ``SimpleCommand``) or ``@parsed_rule`` (it looks at
 the whole ``ParsedCommand``: pipelines, a download then its execution); its id, severity
 and one-line summary are its documentation. ``analyze(parsed)`` runs them all and returns
@@ -63,31 +64,44 @@ class Finding:
 
 @record
 class Rule:
-    """A registered rule: its id, family, severity, summary and check."""
+    """A registered rule: its id, family, severity and summary, and one of two checks."""
 
     id: str
     family: str
     severity: Severity
     summary: str
-    check: Callable[[ParsedCommand], Iterator[tuple[int, str]]]
+    on_command: CommandCheck | None = None  # sees each SimpleCommand (of ``names``, if any)
+    on_parsed: ParsedCheck | None = None  # sees the whole ParsedCommand
+    names: frozenset[str] = frozenset()
 
 
-FAMILIES = ("unparseable", "privilege", "destructive", "remote_exec", "obfuscation")
+FAMILIES = (
+    "unparseable",
+    "privilege",
+    "destructive",
+    "remote_exec",
+    "obfuscation",
+    "persistence",
+    "sensitive_reads",
+    "exfiltration",
+    "tampering",
+)
 _RULES: dict[str, Rule] = {}
 _loaded = False
+# Built on first use: per-command rules by command name, those for every name, whole-command rules.
+_by_name: dict[str, list[Rule]] = {}
+_general: list[Rule] = []
+_whole: list[Rule] = []
 
 
-def rule(rule_id: str, severity: Severity, summary: str) -> Callable[[CommandCheck], CommandCheck]:
-    """Register a check of one simple command: it returns a message, or None for no match."""
+def rule(
+    rule_id: str, severity: Severity, summary: str, *, names: Iterable[str] = ()
+) -> Callable[[CommandCheck], CommandCheck]:
+    """Register a check of one simple command: it returns a message, or None for no match.
+    With ``names``, it only sees commands of those names (``SimpleCommand.name``)."""
 
     def register(check: CommandCheck) -> CommandCheck:
-        def each(parsed: ParsedCommand) -> Iterator[tuple[int, str]]:
-            for index, command in enumerate(parsed.commands):
-                message = check(command)
-                if message is not None:
-                    yield index, message
-
-        _register(Rule(rule_id, _family(check), severity, summary, each))
+        _register(Rule(rule_id, _family(check), severity, summary, on_command=check, names=frozenset(names)))
         return check
 
     return register
@@ -97,10 +111,7 @@ def parsed_rule(rule_id: str, severity: Severity, summary: str) -> Callable[[Par
     """Register a check of the whole command: it yields (command index or -1, message)."""
 
     def register(check: ParsedCheck) -> ParsedCheck:
-        def each(parsed: ParsedCommand) -> Iterator[tuple[int, str]]:
-            yield from check(parsed)
-
-        _register(Rule(rule_id, _family(check), severity, summary, each))
+        _register(Rule(rule_id, _family(check), severity, summary, on_parsed=check))
         return check
 
     return register
@@ -114,6 +125,13 @@ def _register(new: Rule) -> None:
     if new.id in _RULES:
         raise ValueError(f"risk rule {new.id} is declared twice ({_RULES[new.id].family} and {new.family})")
     _RULES[new.id] = new
+    if new.on_parsed is not None:
+        _whole.append(new)
+    elif new.names:
+        for name in new.names:
+            _by_name.setdefault(name, []).append(new)
+    else:
+        _general.append(new)
 
 
 def rules() -> list[Rule]:
@@ -125,13 +143,24 @@ def rules() -> list[Rule]:
 def analyze(parsed: ParsedCommand) -> list[Finding]:
     """Every finding of every rule, most severe first (then in rule and command order)."""
     _load()
-    findings: list[Finding] = []
-    for item in _RULES.values():
-        for index, message in item.check(parsed):
-            text = parsed.commands[index].text if index >= 0 else parsed.source
-            findings.append(Finding(item.id, item.family, item.severity, message, index, _fingerprint(item.id, text)))
+    hits: list[tuple[Rule, int, str]] = []
+    for index, command in enumerate(parsed.commands):
+        named = _by_name.get(command.name)
+        for item in _general + named if named else _general:
+            message = item.on_command(command) if item.on_command is not None else None
+            if message is not None:
+                hits.append((item, index, message))
+    for item in _whole:
+        if item.on_parsed is not None:
+            hits.extend((item, index, message) for index, message in item.on_parsed(parsed))
+    findings = [_finding(item, index, message, parsed) for item, index, message in hits]
     findings.sort(key=lambda f: (-f.severity, f.rule, f.command))
     return findings
+
+
+def _finding(item: Rule, index: int, message: str, parsed: ParsedCommand) -> Finding:
+    text = parsed.commands[index].text if index >= 0 else parsed.source
+    return Finding(item.id, item.family, item.severity, message, index, _fingerprint(item.id, text))
 
 
 def decision_for(findings: Iterable[Finding]) -> str:

@@ -50,6 +50,10 @@ SYSTEM_DIRS = frozenset(
     }
 )
 _HOME = re.compile(r"^(?:~|\$HOME|\$\{HOME\}|/root(?=/|$)|/home/[^/]+|/Users/[^/]+)(?=/|$)")
+_HOME_STARTS = ("~", "$HOME", "${HOME}", "/root", "/home/", "/Users/")
+_SLASHES = re.compile(r"/+")
+_DOTS = re.compile(r"(?:/\.)+(?=/|$)")
+_PYTHON = re.compile(r"^python3(\.\d+)?$")
 _TOKENISH = re.compile(r"[A-Za-z0-9_\-]{24,}")
 _SAFE = re.compile(r"^[\w@./:+~=,-]{1,80}$")
 
@@ -61,9 +65,14 @@ def home(word: str) -> str:
 
 def normal(path: str) -> str:
     """A path as rules compare it: home as ``~``, quotes gone, no ``//``, ``/./`` or trailing ``/``."""
-    path = home(path.replace('"', "").replace("'", ""))
-    path = re.sub(r"/+", "/", path)
-    path = re.sub(r"(?:/\.)+(?=/|$)", "", path) if path not in ("/.", ".") else path
+    if '"' in path or "'" in path:
+        path = path.replace('"', "").replace("'", "")
+    if path.startswith(_HOME_STARTS):
+        path = home(path)
+    if "//" in path:
+        path = _SLASHES.sub("/", path)
+    if "/." in path and path not in ("/.", "."):
+        path = _DOTS.sub("", path)
     if len(path) > 1 and path.endswith("/"):
         path = path.rstrip("/") or "/"
     return path
@@ -125,7 +134,7 @@ def reads_stdin_script(command: SimpleCommand) -> bool:
     name = command.name
     if name in SHELLS:
         return _shell_reads_stdin(command.argv)
-    if name in INTERPRETERS or re.match(r"^python3(\.\d+)?$", name):
+    if name in INTERPRETERS or _PYTHON.match(name):
         return _interpreter_reads_stdin(command.argv)
     return (
         name in ("source", ".") and len(command.argv) > 1 and command.argv[1] in ("/dev/stdin", "-", "/proc/self/fd/0")
@@ -170,3 +179,127 @@ def safe(word: str, fallback: str = "a path") -> str:
     if _SAFE.match(word) and not _TOKENISH.search(word) and "://" not in word and "@" not in word[1:]:
         return word
     return fallback
+
+
+# --- paths a command writes ------------------------------------------------------------
+
+_DESTINATION_LAST = frozenset({"cp", "mv", "install", "ln", "rsync", "scp"})
+
+
+def written_paths(command: SimpleCommand) -> list[str]:
+    """Paths ``command`` writes (normalised): redirect targets, ``tee`` files, the destination
+    of ``cp``/``mv``/``install``/``ln``, ``sed -i`` files, ``touch``, ``dd of=``, ``curl -o``."""
+    cache = command.__dict__  # a dozen rules ask for each command: compute once
+    found: list[str] | None = cache.get("_written")
+    if found is None:
+        found = cache["_written"] = _written_paths(command)
+    return found
+
+
+def _written_paths(command: SimpleCommand) -> list[str]:
+    paths = [r.target or r.written for r in command.redirects if r.writes and (r.target or r.written)]
+    name, argv = command.name, command.argv
+    if name == "tee":
+        paths += split_options(argv)[1]
+    elif name in _DESTINATION_LAST:
+        operands = split_options(argv, valued="tSmogb" if name == "install" else "t")[1]
+        if len(operands) >= 2 or (name == "ln" and operands):
+            paths.append(operands[-1])
+        target = option_value(argv, "-t", "--target-directory")
+        if target:
+            paths.append(target)
+    elif name in ("sed", "perl") and any(a.startswith(("-i", "-pi")) or a == "--in-place" for a in argv):
+        operands = split_options(argv, valued="ef")[1]
+        explicit = any(a in ("-e", "-f", "--expression", "--file") for a in argv)
+        paths += operands if explicit else operands[1:]
+    elif name in ("touch", "truncate"):
+        paths += split_options(argv, valued="srdt")[1]
+    elif name == "dd":
+        paths += [a[3:] for a in argv if a.startswith("of=")]
+    elif name in ("curl", "wget"):
+        value = (
+            option_value(argv, "-o", "--output", "-O", "--output-document")
+            if name == "wget"
+            else option_value(argv, "-o", "--output")
+        )
+        if value and value != "-":
+            paths.append(value)
+    return [normal(p) for p in paths if p]
+
+
+# ssh-style tools log in with a key (-i) and read their config (-F): using, not sending.
+_SSH_TOOLS = frozenset({"ssh", "scp", "sftp", "rsync", "autossh", "sshfs"})
+_KEY_OPTIONS = frozenset({"-i", "--identity", "-F", "-o", "-e", "--rsh", "-S"})
+
+
+def operand_paths(command: SimpleCommand) -> list[str]:
+    """Words of ``command`` that could be paths it reads, normalised, and ``<`` sources (not
+    a copy's destination, nor a word that looks like a whole command line)."""
+    argv = command.argv
+    skip = _KEY_OPTIONS if command.name in _SSH_TOOLS else frozenset()
+    words = [a for i, a in enumerate(argv[1:], start=1) if a and " -" not in a and argv[i - 1] not in skip]
+    if command.name in _DESTINATION_LAST and len(words) >= 2:
+        words = words[:-1]
+    paths = [normal(a.lstrip("@")) for a in words if not a.startswith("-")]
+    for arg in words:  # --file=PATH, -F x=@PATH
+        if "=" in arg:
+            value = arg.partition("=")[2].lstrip("@")
+            if value:
+                paths.append(normal(value))
+    paths += [
+        normal(r.target or r.written) for r in command.redirects if r.op.endswith("<") and (r.target or r.written)
+    ]
+    return paths
+
+
+# --- secrets on disk -------------------------------------------------------------------
+
+_PRIVATE = re.compile(r"(?:^|/)\.ssh(?:/?$|/(?!.*\.pub$|known_hosts|config$|authorized_keys)[^/]+$)")
+_SECRETS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (_PRIVATE, "your SSH private keys"),
+    (re.compile(r"(?:^|/)\.aws(?:/?$|/(?:credentials|config|sso/cache)(?:/|$))"), "your AWS credentials"),
+    (re.compile(r"(?:^|/)\.config/gcloud(?:/|$)"), "your Google Cloud credentials"),
+    (re.compile(r"(?:^|/)\.azure(?:/|$)"), "your Azure credentials"),
+    (re.compile(r"(?:^|/)\.kube(?:/?$|/config$)"), "your Kubernetes credentials"),
+    (re.compile(r"(?:^|/)\.docker/config\.json$"), "your Docker registry credentials"),
+    (
+        re.compile(
+            r"(?:^|/)(?:\.netrc|_netrc|\.git-credentials|\.config/gh/hosts\.yml|\.npmrc|\.pypirc|\.yarnrc\.yml"
+            r"|\.cargo/credentials(?:\.toml)?|\.gem/credentials|\.vault-token|\.pgpass|\.my\.cnf"
+            r"|\.terraform\.d/credentials\.tfrc\.json|\.config/hub|\.netlify/config\.json|\.config/op(?:/|$))$"
+        ),
+        "saved login credentials",
+    ),
+    (re.compile(r"(?:^|/)\.gnupg(?:/|$)"), "your GPG keys"),
+    (re.compile(r"^/proc/[^/]+/(?:environ|mem)$"), "a process's environment or memory"),
+    (re.compile(r"^/etc/(?:shadow|gshadow)-?$|^/etc/sudoers"), "the system's password hashes or sudo rules"),
+    (
+        re.compile(
+            r"(?:^|/)(?:\.mozilla/firefox|\.config/(?:google-chrome|chromium|BraveSoftware|microsoft-edge)"
+            r"|Library/Application Support/(?:Google/Chrome|Firefox|BraveSoftware|Microsoft Edge)|Library/Cookies)(?:/|$)"
+        ),
+        "a browser profile (cookies and saved passwords)",
+    ),
+    (re.compile(r"(?:^|/)(?:Library/Keychains|\.local/share/keyrings)(?:/|$)"), "a keychain"),
+)
+_LESSER: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"(?:^|/)\.env(?:\.(?!example$|sample$|template$|dist$|defaults$)[\w.-]+)?$"), "an .env file"),
+    (re.compile(r"(?:^|/)\.(?:bash|zsh|python|psql|mysql|node_repl|sqlite|rediscli)_history$"), "shell history"),
+    (re.compile(r"(?:^|/)[^/]+\.(?:pem|key|p12|pfx|jks|keystore)$"), "a private key file"),
+)
+
+
+def secret(path: str) -> str | None:
+    """What credential ``path`` holds ("your AWS credentials"), or None."""
+    for pattern, what in _SECRETS:
+        if pattern.search(path):
+            return what
+    return None
+
+
+def lesser_secret(path: str) -> str | None:
+    """Files that often hold secrets but are also everyday reading (.env, history, *.pem)."""
+    for pattern, what in _LESSER:
+        if pattern.search(path):
+            return what
+    return None

@@ -63,7 +63,9 @@ def _critical(path: str) -> bool:
     return target in _ROOTS or target in SYSTEM_DIRS or target.rstrip("*").rstrip("/") in SYSTEM_DIRS
 
 
-@rule("RF-DEST-001", Severity.CRITICAL, "rm -r of /, your home directory or a top-level system directory.")
+@rule(
+    "RF-DEST-001", Severity.CRITICAL, "rm -r of /, your home directory or a top-level system directory.", names=("rm",)
+)
 def rm_root(command: SimpleCommand) -> str | None:
     found = _rm_targets(command)
     if found is None:
@@ -85,7 +87,12 @@ def _describe(path: str) -> str:
     return f"the system directory {path.rstrip('/*')}"
 
 
-@rule("RF-DEST-002", Severity.HIGH, "rm -r of the workspace or its parents, of key directories, or of system files.")
+@rule(
+    "RF-DEST-002",
+    Severity.HIGH,
+    "rm -r of the workspace or its parents, of key directories, or of system files.",
+    names=("rm",),
+)
 def rm_workspace(command: SimpleCommand) -> str | None:
     found = _rm_targets(command)
     if found is None:
@@ -104,7 +111,7 @@ def rm_workspace(command: SimpleCommand) -> str | None:
     return None
 
 
-@rule("RF-DEST-003", Severity.MEDIUM, "rm -r of a path computed at run time ($VAR, $(...)).")
+@rule("RF-DEST-003", Severity.MEDIUM, "rm -r of a path computed at run time ($VAR, $(...)).", names=("rm",))
 def rm_computed(command: SimpleCommand) -> str | None:
     found = _rm_targets(command)
     if found is None or not found[0]:
@@ -141,7 +148,7 @@ def partition(command: SimpleCommand) -> str | None:
     return None
 
 
-@rule("RF-DEST-007", Severity.HIGH, "shred: overwrites files so they cannot be recovered.")
+@rule("RF-DEST-007", Severity.HIGH, "shred: overwrites files so they cannot be recovered.", names=("shred",))
 def shred(command: SimpleCommand) -> str | None:
     if command.name != "shred":
         return None
@@ -221,7 +228,12 @@ def system_overwrite(command: SimpleCommand) -> str | None:
     return None
 
 
-@rule("RF-DEST-012", Severity.HIGH, "Recursive chmod/chown, or mv, of /, home or a system directory.")
+@rule(
+    "RF-DEST-012",
+    Severity.HIGH,
+    "Recursive chmod/chown, or mv, of /, home or a system directory.",
+    names=("chmod", "chown", "chgrp", "mv"),
+)
 def critical_tree(command: SimpleCommand) -> str | None:
     name = command.name
     if name not in ("chmod", "chown", "chgrp", "mv"):

@@ -155,6 +155,6 @@ def computed_name(command: SimpleCommand) -> str | None:
     head = command.argv[0]
     if "$" in head or "`" in head:
         return "Its command name is only known at run time."
-    if head not in ("[", "[[") and re.search(r"[*?\[]", head):
+    if head not in ("[", "[[") and ("*" in head or "?" in head or "[" in head):
         return "Its command name is a glob pattern, which picks a program by shape."
     return None

@@ -62,7 +62,12 @@ def root_shell(command: SimpleCommand) -> str | None:
     return None
 
 
-@rule("RF-PRIV-003", Severity.HIGH, "Sets the setuid or setgid bit, so a file runs with its owner's privileges.")
+@rule(
+    "RF-PRIV-003",
+    Severity.HIGH,
+    "Sets the setuid or setgid bit, so a file runs with its owner's privileges.",
+    names=("chmod", "install"),
+)
 def setuid(command: SimpleCommand) -> str | None:
     name = command.name
     if name == "chmod":
@@ -82,7 +87,9 @@ def _setuid_mode(mode: str) -> bool:
     return bool(_SUID_SYMBOLIC.match(mode))
 
 
-@rule("RF-PRIV-004", Severity.HIGH, "Gives a file Linux capabilities (setcap), a quiet form of root.")
+@rule(
+    "RF-PRIV-004", Severity.HIGH, "Gives a file Linux capabilities (setcap), a quiet form of root.", names=("setcap",)
+)
 def capabilities(command: SimpleCommand) -> str | None:
     if command.name != "setcap":
         return None
@@ -91,7 +98,7 @@ def capabilities(command: SimpleCommand) -> str | None:
     return "`setcap` gives a program capabilities, part of root's powers, for whoever runs it."
 
 
-@rule("RF-PRIV-005", Severity.MEDIUM, "Makes root the owner of files (chown/chgrp root).")
+@rule("RF-PRIV-005", Severity.MEDIUM, "Makes root the owner of files (chown/chgrp root).", names=("chown", "chgrp"))
 def chown_root(command: SimpleCommand) -> str | None:
     if command.name not in ("chown", "chgrp"):
         return None
@@ -168,7 +175,7 @@ def privileged_container(command: SimpleCommand) -> str | None:
     return None
 
 
-@rule("RF-PRIV-008", Severity.LOW, "Lists what sudo would allow (a note, not a prompt).")
+@rule("RF-PRIV-008", Severity.LOW, "Lists what sudo would allow (a note, not a prompt).", names=("sudo",))
 def sudo_list(command: SimpleCommand) -> str | None:
     if command.name == "sudo" and set(command.argv[1:]) & {"-l", "-ll", "--list"}:
         return "`sudo -l` lists what this user may run as root."

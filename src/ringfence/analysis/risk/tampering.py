@@ -1,0 +1,221 @@
+"""Security tampering: switching off the protections around the agent.
+
+Firewalls, SELinux and AppArmor, audit logging, ringfence's own policy and Claude Code's
+permission settings, the egress proxy and shell history are what let a person see and
+limit what an agent does. Changing ringfence's or Claude Code's settings from a bash
+command is denied (an agent must not widen its own permissions); the rest is asked.
+
+- RF-TAMP-001 (HIGH): firewalls off or flushed (``ufw disable``, ``iptables -F``,
+  ``nft flush ruleset``, stopping firewalld, ``pfctl -d``).
+- RF-TAMP-002 (HIGH): SELinux, AppArmor, SIP or Gatekeeper off (``setenforce 0``,
+  ``aa-teardown``, ``systemctl stop apparmor``, ``csrutil disable``, ``spctl --master-disable``).
+- RF-TAMP-003 (HIGH): audit and system logs off or erased (``auditctl -e 0``, stopping
+  auditd or journald, ``journalctl --vacuum-*``, deleting or emptying ``/var/log``).
+- RF-TAMP-004 (CRITICAL): writing or deleting ringfence's policy (``ringfence.toml``,
+  ``.ringfence/``, ``~/.config/ringfence``, ``/etc/ringfence``) or Claude Code's settings
+  and hooks (``.claude/settings*.json``, ``.claude/hooks``, ``~/.claude/settings.json``,
+  ``managed-settings.json``).
+- RF-TAMP-005 (HIGH): wiping or disabling shell history (``history -c``, ``unset
+  HISTFILE``, ``HISTFILE=/dev/null``, ``set +o history``, removing ``~/.bash_history``).
+- RF-TAMP-006 (HIGH): library injection or shell start-up hooks through the environment
+  (``LD_PRELOAD``, ``LD_AUDIT``, ``DYLD_INSERT_LIBRARIES``, ``BASH_ENV``, ``PROMPT_COMMAND``).
+- RF-TAMP-007 (HIGH): going around the egress proxy (unsetting or emptying
+  ``HTTPS_PROXY``/``HTTP_PROXY``/``ALL_PROXY``, ``NO_PROXY=*``, ``curl --noproxy '*'``).
+- RF-TAMP-008 (MEDIUM): turning TLS verification off for good (``git config http.sslVerify
+  false``, ``npm config set strict-ssl false``, ``NODE_TLS_REJECT_UNAUTHORIZED=0``).
+"""
+
+from __future__ import annotations
+
+import re
+
+from ringfence.analysis.risk import Severity, rule
+from ringfence.analysis.risk._words import normal, split_options, written_paths
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ringfence.analysis.bash import SimpleCommand
+
+_FIREWALL_SERVICES = frozenset({"firewalld", "ufw", "nftables", "iptables", "ip6tables", "netfilter-persistent"})
+_MAC_SERVICES = frozenset(
+    {"apparmor", "selinux", "auditd", "rsyslog", "syslog", "systemd-journald", "falco", "osqueryd"}
+)
+_STOPPING = frozenset({"stop", "disable", "mask", "kill"})
+
+
+def _stops(command: SimpleCommand, services: frozenset[str]) -> str | None:
+    argv = command.argv
+    if command.name == "systemctl" and set(argv[1:]) & _STOPPING:
+        hit = [a.removesuffix(".service") for a in argv[1:] if a.removesuffix(".service") in services]
+        return hit[0] if hit else None
+    if command.name == "service" and len(argv) >= 3 and argv[1] in services and argv[2] == "stop":
+        return argv[1]
+    return None
+
+
+@rule("RF-TAMP-001", Severity.HIGH, "Turns a firewall off or flushes its rules.")
+def firewall(command: SimpleCommand) -> str | None:
+    name, argv = command.name, command.argv
+    words = set(argv[1:])
+    if name == "ufw" and words & {"disable", "reset"}:
+        return "`ufw` turns the firewall off."
+    if name in ("iptables", "ip6tables", "iptables-legacy", "iptables-nft") and (
+        words & {"-F", "--flush", "-X", "--delete-chain"} or ("-P" in words and "ACCEPT" in words)
+    ):
+        return f"`{name}` flushes or opens the firewall rules."
+    if name == "nft" and "flush" in words:
+        return "`nft flush` removes the firewall rules."
+    if name == "pfctl" and "-d" in words:
+        return "`pfctl -d` turns the macOS firewall off."
+    if name == "socketfilterfw" and "off" in words:
+        return "It turns the macOS application firewall off."
+    service = _stops(command, _FIREWALL_SERVICES)
+    if service:
+        return f"It stops the {service} firewall."
+    return None
+
+
+@rule("RF-TAMP-002", Severity.HIGH, "Turns SELinux, AppArmor, SIP or Gatekeeper off.")
+def mandatory_access(command: SimpleCommand) -> str | None:
+    name, argv = command.name, command.argv
+    if name == "setenforce" and argv[1:2] in (("0",), ("Permissive",), ("permissive",)):
+        return "`setenforce 0` switches SELinux to permissive."
+    if name in ("aa-teardown", "aa-disable", "aa-complain") or (name == "apparmor_parser" and "-R" in argv):
+        return f"`{name}` unloads or relaxes AppArmor profiles."
+    if name == "csrutil" and "disable" in argv:
+        return "`csrutil disable` turns System Integrity Protection off."
+    if name == "spctl" and set(argv[1:]) & {"--master-disable", "--global-disable"}:
+        return "`spctl` turns Gatekeeper off."
+    if "/etc/selinux/config" in written_paths(command):
+        return "It rewrites the SELinux configuration."
+    service = _stops(command, frozenset({"apparmor", "selinux"}))
+    if service:
+        return f"It stops {service}."
+    return None
+
+
+@rule("RF-TAMP-003", Severity.HIGH, "Turns audit or system logging off, or erases logs.")
+def logs(command: SimpleCommand) -> str | None:
+    name, argv = command.name, command.argv
+    if name == "auditctl" and ("-D" in argv or argv[1:3] == ("-e", "0")):
+        return "`auditctl` turns audit logging off or deletes its rules."
+    if name == "journalctl" and any(a.startswith(("--vacuum", "--rotate")) for a in argv):
+        return "`journalctl` erases system logs."
+    service = _stops(command, _MAC_SERVICES - {"apparmor", "selinux"})
+    if service:
+        return f"It stops {service}, which records what happens on the machine."
+    if name in ("rm", "shred", "truncate", "unlink") and any(normal(a).startswith("/var/log") for a in argv[1:]):
+        return f"`{name}` erases system logs."
+    if any(p.startswith("/var/log/") for p in written_paths(command)) and (not argv or name in (":", "true", "echo")):
+        return "It empties a system log."
+    return None
+
+
+_POLICY = re.compile(
+    r"(?:^|/)(?:ringfence\.toml|\.ringfence(?:/|$)|\.config/ringfence(?:/|$))|^/etc/ringfence(?:/|$)"
+    r"|(?:^|/)\.claude/(?:settings(?:\.local)?\.json|hooks(?:/|$))|(?:^|/)managed-settings(?:\.d/[^/]+)?\.json$"
+    r"|^/etc/claude-code(?:/|$)|(?:^|/)\.mcp\.json$"
+)
+_REMOVERS = frozenset({"rm", "unlink", "shred", "mv", "truncate"})
+
+
+@rule("RF-TAMP-004", Severity.CRITICAL, "Writes or deletes ringfence's policy or Claude Code's permission settings.")
+def own_settings(command: SimpleCommand) -> str | None:
+    targets = list(written_paths(command))
+    if command.name in _REMOVERS:
+        targets += [normal(a) for a in split_options(command.argv)[1]]
+    if any(_POLICY.search(t) for t in targets):
+        return (
+            "It changes ringfence's policy or Claude Code's permission settings: an agent may not widen its own limits."
+        )
+    return None
+
+
+_HISTORY = re.compile(r"(?:^|/)\.(?:bash|zsh|sh|python|psql|mysql|node_repl)_history$|(?:^|/)\.zhistory$")
+
+
+@rule("RF-TAMP-005", Severity.HIGH, "Wipes or disables shell history.")
+def history(command: SimpleCommand) -> str | None:
+    name, argv = command.name, command.argv
+    if name == "history" and set(argv[1:]) & {"-c", "-w", "-d"}:
+        return "`history` clears the shell's command history."
+    if name == "unset" and {"HISTFILE", "HISTSIZE", "HISTFILESIZE"} & set(argv[1:]):
+        return "`unset HISTFILE` stops the shell recording history."
+    if name == "set" and "+o" in argv and "history" in argv:
+        return "`set +o history` stops the shell recording history."
+    pairs = dict(command.assignments)
+    if name in ("export", "declare", "typeset", "local", "readonly"):
+        pairs.update(a.partition("=")[::2] for a in argv[1:] if "=" in a)
+    if pairs.get("HISTFILE", "x").strip("'\"") in ("", "/dev/null") or pairs.get("HISTSIZE", "x").strip("'\"") == "0":
+        return "It points shell history at nothing."
+    removed = [normal(a) for a in split_options(argv)[1]] if name in _REMOVERS | {"ln"} else []
+    if any(_HISTORY.search(p) for p in removed + written_paths(command)):
+        return "It deletes or overwrites shell history."
+    return None
+
+
+_INJECTION = frozenset(
+    {"LD_PRELOAD", "LD_AUDIT", "LD_LIBRARY_PATH", "DYLD_INSERT_LIBRARIES", "BASH_ENV", "ENV", "PROMPT_COMMAND"}
+)
+
+
+def _assigned(command: SimpleCommand) -> dict[str, str]:
+    pairs = dict(command.assignments)
+    if command.name in ("export", "declare", "typeset", "local", "readonly"):
+        pairs.update(a.partition("=")[::2] for a in command.argv[1:] if "=" in a)
+    return pairs
+
+
+@rule("RF-TAMP-006", Severity.HIGH, "Injects a library or start-up code through the environment (LD_PRELOAD...).")
+def injection(command: SimpleCommand) -> str | None:
+    hit = sorted((set(_assigned(command)) & _INJECTION) - {"LD_LIBRARY_PATH"})
+    if hit:
+        return f"It sets {hit[0]}, which makes programs load or run extra code."
+    return None
+
+
+_PROXIES = frozenset({"HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "https_proxy", "http_proxy", "all_proxy"})
+
+
+@rule("RF-TAMP-007", Severity.HIGH, "Goes around the egress proxy (unsets HTTPS_PROXY, NO_PROXY=*, --noproxy).")
+def proxy_bypass(command: SimpleCommand) -> str | None:
+    name, argv = command.name, command.argv
+    pairs = _assigned(command)
+    if any(pairs.get(k, "x").strip("'\"") == "" for k in _PROXIES) or pairs.get(
+        "NO_PROXY", pairs.get("no_proxy", "")
+    ).strip("'\"") in ("*", ".*"):
+        return "It switches the egress proxy off for what follows."
+    if name == "unset" and set(argv[1:]) & _PROXIES:
+        return "`unset` removes the egress proxy setting."
+    unset = [w for i, w in enumerate(command.prefix) if i and command.prefix[i - 1] in ("-u", "--unset")]
+    if set(unset) & _PROXIES or (name == "env" and "-u" in argv and set(argv) & _PROXIES):
+        return "`env -u` runs a command without the egress proxy."
+    if name in ("curl", "wget") and (
+        any(a in ("--noproxy", "--no-proxy") for a in argv) or any(a.startswith("--noproxy=") for a in argv)
+    ):
+        return f"`{name}` goes around the egress proxy."
+    if name == "curl" and ("--proxy" in argv or "-x" in argv):
+        value = argv[(argv.index("--proxy") if "--proxy" in argv else argv.index("-x")) + 1 :][:1]
+        if value in ((), ("",)):
+            return "`curl` switches the egress proxy off."
+    return None
+
+
+_TLS_OFF = (
+    re.compile(r"^git config (--global |--system )?http\.sslverify (false|0|no)$", re.IGNORECASE),
+    re.compile(r"^(npm|yarn|pnpm) config set strict-ssl false$"),
+    re.compile(r"^pip config set \S+\.trusted-host "),
+)
+
+
+@rule("RF-TAMP-008", Severity.MEDIUM, "Turns TLS certificate checks off for good.")
+def tls_off(command: SimpleCommand) -> str | None:
+    pairs = _assigned(command)
+    if pairs.get("NODE_TLS_REJECT_UNAUTHORIZED", "1").strip("'\"") == "0" or pairs.get("GIT_SSL_NO_VERIFY", "") in (
+        "1",
+        "true",
+    ):
+        return "It turns TLS certificate checks off."
+    if command.argv and any(p.match(command.text) for p in _TLS_OFF):
+        return "It turns TLS certificate checks off in a saved configuration."
+    return None
