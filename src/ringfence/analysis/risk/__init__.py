@@ -32,7 +32,7 @@ from ringfence._struct import record
 
 TYPE_CHECKING = False  # see ringfence._struct: typing is not imported at run time
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Iterator
+    from collections.abc import Callable, Iterable
 
     from ringfence.analysis.bash import ParsedCommand, SimpleCommand
 
