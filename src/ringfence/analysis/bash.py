@@ -458,6 +458,11 @@ class _Walk:
         self._emit_plain(tuple(argv), (), env.redirects, env)
         self.substitutions(node, env)
 
+    def bare_redirect(self, node: Node, env: _Env) -> None:
+        """A redirect with no command around it: ``$(< file)`` reads the file."""
+        self._emit_plain((), (), env.redirects + (self._redirect(node),), env)
+        self.substitutions(node, env)
+
     def test(self, node: Node, env: _Env) -> None:
         """``[ ... ]`` and ``[[ ... ]]``: argv of their words, substitutions walked."""
         argv: list[str] = []
@@ -1103,4 +1108,5 @@ _HANDLERS: dict[str, Callable[[_Walk, Node, _Env], None]] = {
     "declaration_command": _Walk.declaration,
     "unset_command": _Walk.declaration,
     "test_command": _Walk.test,
+    "file_redirect": _Walk.bare_redirect,
 }

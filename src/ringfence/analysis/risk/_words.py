@@ -289,11 +289,40 @@ _LESSER: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
+# Where credentials usually are: a glob (``~/.s*/id_*``, ``/proc/*/environ``) that could
+# name one of these is treated as naming it.
+_EXAMPLES = (
+    "~/.ssh/id_rsa",
+    "~/.ssh/id_ed25519",
+    "~/.ssh/id_ecdsa",
+    "~/.aws/credentials",
+    "~/.config/gcloud/application_default_credentials.json",
+    "~/.azure/msal_token_cache.json",
+    "~/.kube/config",
+    "~/.docker/config.json",
+    "~/.netrc",
+    "~/.git-credentials",
+    "~/.config/gh/hosts.yml",
+    "~/.npmrc",
+    "~/.pypirc",
+    "~/.gnupg/private-keys-v1.d",
+    "/proc/1/environ",
+    "/proc/self/environ",
+    "/etc/shadow",
+)
+
+
 def secret(path: str) -> str | None:
     """What credential ``path`` holds ("your AWS credentials"), or None."""
     for pattern, what in _SECRETS:
         if pattern.search(path):
             return what
+    if "*" in path or "?" in path or "[" in path:
+        from fnmatch import fnmatchcase
+
+        for example in _EXAMPLES:
+            if fnmatchcase(example, path):
+                return secret(example)
     return None
 
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 
 from ringfence.analysis.risk import Severity, rule
-from ringfence.analysis.risk._words import lesser_secret, operand_paths, secret
+from ringfence.analysis.risk._words import lesser_secret, normal, operand_paths, secret
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -94,12 +94,16 @@ _NOT_READING = frozenset(
 
 @rule("RF-READ-001", Severity.HIGH, "Reads private keys or saved credentials into the agent's view.")
 def credentials(command: SimpleCommand) -> str | None:
-    if command.name in _NOT_READING or not command.argv:
+    if command.name in _NOT_READING:
         return None
-    for path in operand_paths(command):
+    for path in operand_paths(command):  # with no argv: `$(< ~/.ssh/id_rsa)`
         what = secret(path)
         if what is not None:
-            return f"`{command.name}` reads {what}."
+            return f"`{command.name}` reads {what}." if command.argv else f"It reads {what}."
+    for _, value in command.assignments:
+        what = secret(normal(value))
+        if what is not None:
+            return f"It keeps the location of {what} in a variable."
     return None
 
 
