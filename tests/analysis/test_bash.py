@@ -86,7 +86,11 @@ CASES: list[tuple[str, list[tuple[object, ...]], list[str]]] = [
     ("diff <(ls a) >(wc -l)", [C("diff <(ls a) >(wc -l)"), C("ls a", "<()"), C("wc -l", ">()")], []),
     ("cat < <(curl x)", [C("cat", redirects=(("<", None, False),)), C("curl x", "<()")], []),
     ("echo ${X:-$(id)}", [C("echo ${X:-$(id)}"), C("id", "$()")], []),
-    ('echo "$(< ~/.ssh/id_rsa)"', [C("echo $(< ~/.ssh/id_rsa)"), C("", "$()", redirects=(("<", "~/.ssh/id_rsa", False),))], []),
+    (
+        'echo "$(< ~/.ssh/id_rsa)"',
+        [C("echo $(< ~/.ssh/id_rsa)"), C("", "$()", redirects=(("<", "~/.ssh/id_rsa", False),))],
+        [],
+    ),
     ("echo $(( $(nproc) + 1 ))", [C("echo $(( $(nproc) + 1 ))"), C("nproc", "$()")], []),
     ("X=$(curl x)", [C("", assignments=(("X", "$(curl x)"),)), C("curl x", "$()")], []),
     ("a=(1 $(b))", [C("", assignments=(("a", "(1 $(b))"),)), C("b", "$()")], []),

@@ -15,9 +15,19 @@ TYPE_CHECKING = False  # see ringfence._struct: typing is not imported at run ti
 
 if TYPE_CHECKING:
     from ringfence.analysis.bash import ParsedCommand, Redirect, SimpleCommand, parse
-    from ringfence.analysis.risk import Finding, Severity, analyze, decision_for
+    from ringfence.analysis.risk import Finding, Severity, analyze, decision_for, verdict
 
-__all__ = ["Finding", "ParsedCommand", "Redirect", "Severity", "SimpleCommand", "analyze", "decision_for", "parse"]
+__all__ = [
+    "Finding",
+    "ParsedCommand",
+    "Redirect",
+    "Severity",
+    "SimpleCommand",
+    "analyze",
+    "decision_for",
+    "parse",
+    "verdict",
+]
 
 _LAZY = {
     "ParsedCommand": "bash",
@@ -28,6 +38,7 @@ _LAZY = {
     "Severity": "risk",
     "analyze": "risk",
     "decision_for": "risk",
+    "verdict": "risk",
 }
 
 

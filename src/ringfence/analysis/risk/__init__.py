@@ -6,7 +6,9 @@ each with a docstring users read. A rule is declared once, where it
 lives, with ``@rule`` (it looks at one ``SimpleCommand``) or ``@parsed_rule`` (it looks at
 the whole ``ParsedCommand``: pipelines, a download then its execution); its id, severity
 and one-line summary are its documentation. ``analyze(parsed)`` runs them all and returns
-``Finding``s; ``decision_for(findings)`` turns them into allow, ask or deny.
+``Finding``s; ``decision_for(findings)`` turns them into allow, ask or deny, and
+``verdict(parsed)`` gives the (decision, reason) pair ``permissions.Engine(analyzer=...)``
+takes.
 
 Decisions (issue 4 §2):
 
@@ -175,6 +177,21 @@ def deciding(findings: Iterable[Finding]) -> Finding | None:
     """The finding that decided: the most severe, first in order."""
     ordered = sorted(findings, key=lambda f: -f.severity)
     return ordered[0] if ordered else None
+
+
+def verdict(parsed: ParsedCommand) -> tuple[str, str] | None:
+    """(decision, reason) for the permission engine's ``analyzer`` hook, or None when no rule
+    found anything. The reason is the deciding finding's sentence and rule id; with more
+    than one finding it says how many others there are."""
+    findings = analyze(parsed)
+    top = deciding(findings)
+    if top is None:
+        return None
+    reason = f"{top.message} ({top.rule})"
+    if len(findings) > 1:
+        others = len(findings) - 1
+        reason += f"; and {others} other finding{'s' if others > 1 else ''}"
+    return decision_for(findings), reason
 
 
 def _fingerprint(rule_id: str, text: str) -> str:
