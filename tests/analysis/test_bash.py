@@ -425,3 +425,12 @@ def test_package_exports_the_parser_lazily() -> None:
     assert analysis.parse is parse
     assert analysis.SimpleCommand is SimpleCommand
     assert analysis.decision_for(analysis.analyze(parse("curl x | sh"))) == "deny"
+
+
+def test_a_later_plain_import_of_tree_sitter_reuses_the_loaded_binding() -> None:
+    parse("ls")
+    import tree_sitter
+    import tree_sitter_bash
+
+    parser = tree_sitter.Parser(tree_sitter.Language(tree_sitter_bash.language()))
+    assert parser.parse(b"ls -l").root_node.type == "program"

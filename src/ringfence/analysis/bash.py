@@ -14,14 +14,29 @@ What the walk keeps (issue 4 §2 and the bypasses in anthropics/claude-code #495
 - ``$( )``, backticks (re-read after unescaping, as bash does), ``<( )``, ``>( )``, including
   inside strings, ``${x:-$(...)}``, arithmetic, assignments, redirect targets and heredocs;
 - ``bash -c``/``sh -c`` strings, ``eval`` of literal words, ``trap`` actions, ``su -c``,
-  ``find -exec``/``-execdir``/``-ok``, heredocs and here-strings fed to a shell: parsed again;
+  ``alias`` values, ``find -exec``/``-execdir``/``-ok``, heredocs and here-strings fed to a
+  shell (``bash <<EOF``, ``cat <<EOF | sh``): parsed again;
 - wrappers (``sudo``, ``env``, ``timeout``, ``xargs``, ``watch``... see ``_wrappers``) and
   leading ``VAR=value`` assignments: stripped and recorded, so ``argv`` is what really runs;
-- redirects: a ``Redirect`` each; a write is a write to that path.
+  the ones that run their words through a shell (``watch``, ``sudo -s``, ``parallel``,
+  ``env -S``) have them joined and parsed again;
+- redirects: a ``Redirect`` each; a write is a write to that path (``/dev/null`` too: what
+  needs no permission is the engine's call).
 
 Words lose their quotes (``'a b'`` -> ``a b``); an expansion keeps its source text
-(``"$HOME/x"`` -> ``$HOME/x``). ``argv`` can be empty: a bare assignment (``X=1``) or a
-redirect with no command (``> f``) is still reported, so its write or value is not lost.
+(``"$HOME/x"`` -> ``$HOME/x``). ``argv`` can be empty: a bare assignment (``X=1``), a
+redirect with no command (``> f``, ``$(< f)``) is still reported, so its write, read or
+value is not lost. Commands come outer first: ``bash -c 'x' $(y)`` gives bash, x, y.
+
+Beyond the fields every rule needs, ``SimpleCommand`` keeps ``prefix`` (the stripped
+wrapper words: ``as_written`` is what Claude Code's own matcher would see) and
+``pipeline``/``stage`` (``curl x | sh`` is stage 0 and 1 of one pipeline), and ``Redirect``
+keeps ``written``, the target as written even when it is computed (``$HOME/.bashrc``).
+
+Where tree-sitter and bash disagree, the walk follows bash: backquoted bodies are read
+again after unescaping, ``echo > f hi`` keeps ``hi`` as an argument, ``a | b > f`` gives
+the redirect to ``b`` alone, the ``-`` tree-sitter drops in ``python3 - <<EOF`` is put
+back, and any other text the tree skipped without an ERROR node is a problem.
 
 tree-sitter is imported on first use, by loading its two extension modules directly:
 ``tree_sitter_bash/__init__`` imports ``importlib.resources`` for highlight queries we never
@@ -52,7 +67,9 @@ _NOT_UNDERSTOOD = "Part of it was not understood by the bash parser: ringfence c
 
 @record
 class Redirect:
-    """One redirection: ``op`` as written with its fd (``2>``, ``>>``, ``<``, ``<<<``)."""
+    """One redirection: ``op`` as written with its fd (``2>``, ``>>``, ``<``, ``<<<``).
+    For ``<<``/``<<-`` the target is the heredoc's delimiter, for ``<<<`` the string: data,
+    not paths; for ``2>&1`` the file descriptor."""
 
     op: str
     target: str | None  # the literal path or word; None when computed at run time
