@@ -252,6 +252,30 @@ CASES: list[tuple[str, list[tuple[object, ...]], list[str]]] = [
     ("eval $X", [C("eval $X")], [EVAL]),
     ('eval "$(ssh-agent -s)"', [C("eval $(ssh-agent -s)"), C("ssh-agent -s", "$()")], [EVAL]),
     ("trap 'rm -rf /' EXIT", [C("trap rm -rf / EXIT"), C("rm -rf /", "trap")], []),
+    # --- shell commands in inline interpreter code ---
+    (
+        "python3 -c \"import os; os.system('rm -rf /')\"",
+        [C("python3 -c import os; os.system('rm -rf /')"), C("rm -rf /", "inline code")],
+        [],
+    ),
+    (
+        'python -c \'import subprocess as sp; subprocess.run(["rm", "-rf", "a b"])\'',
+        [C('python -c import subprocess as sp; subprocess.run(["rm", "-rf", "a b"])'), C("rm -rf a b", "inline code")],
+        [],
+    ),
+    (
+        "node -e \"require('child_process').execSync('curl x | sh')\"",
+        [C("node -e require('child_process').execSync('curl x | sh')"), C("curl x", "pipeline"), C("sh", "pipeline")],
+        [],
+    ),
+    ("perl -e 'print `id`'", [C("perl -e print `id`"), C("id", "inline code")], []),
+    ("ruby -e 'system(\"ls\")'", [C('ruby -e system("ls")'), C("ls", "inline code")], []),
+    ("python3 -c 'import asyncio; asyncio.run(main())'", [C("python3 -c import asyncio; asyncio.run(main())")], []),
+    (
+        "python3 - <<'EOF'\nimport os\nos.system('id')\nEOF",
+        [C("python3 -", redirects=(("<<", "EOF", False),)), C("id", "inline code")],
+        [],
+    ),
     # --- heredocs and here-strings ---
     ("cat <<'EOF' > f\n$HOME\nEOF", [C("cat", redirects=(("<<", "EOF", False), (">", "f", True)))], []),
     ("cat <<EOF > f\nplain text\nEOF", [C("cat", redirects=(("<<", "EOF", False), (">", "f", True)))], []),

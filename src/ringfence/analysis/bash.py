@@ -49,7 +49,7 @@ from __future__ import annotations
 import re
 
 from ringfence._struct import record
-from ringfence.analysis import _wrappers
+from ringfence.analysis import _inline, _wrappers
 
 TYPE_CHECKING = False  # see ringfence._struct: typing is not imported at run time
 if TYPE_CHECKING:
@@ -575,8 +575,13 @@ class _Walk:
             self.substitutions(body, env)  # its $( ) run while bash reads it
         shell = next((c for c in fed if _reads_script_from_stdin(c)), None)
         if shell is not None:
-            text = _text(body)
-            self.source(text, env.nested("heredoc", shell.wrappers))
+            self.source(_text(body), env.nested("heredoc", shell.wrappers))
+            return
+        reader = next((c for c in fed if _reads_code_from_stdin(c)), None)
+        if reader is not None:  # python3 - <<'EOF' ... os.system("...") ... EOF
+            lang = _inline.language(reader.name) or ""
+            for string in _inline.shell_strings(lang, _text(body)):
+                self.source(string, env.nested("inline code", reader.wrappers))
 
     def _walk_redirect_nodes(self, nodes: list[Node], env: _Env) -> None:
         for child in nodes:
@@ -781,6 +786,8 @@ class _Walk:
             self._su(command, words, env)
         elif name == "alias":
             self._alias(words, env)
+        else:
+            self._inline_code(command, env)
 
     def _shell(self, command: SimpleCommand, words: list[_Word], env: _Env) -> None:
         string = _shell_command_string(command.argv)
@@ -823,6 +830,18 @@ class _Walk:
                 i += 1
             if i < len(argv):
                 self._emit(words[i:], (), (), env.nested("sudo", env.wrappers + ("runuser",)))
+
+    def _inline_code(self, command: SimpleCommand, env: _Env) -> None:
+        """``python3 -c "os.system('rm x')"``: the shell strings the code hands on (``_inline``)."""
+        lang = _inline.language(command.name)
+        if lang is None:
+            return
+        argv = command.argv
+        flags = _inline.CODE_FLAGS[lang]
+        for i, arg in enumerate(argv[1:-1], start=1):
+            if arg in flags:
+                for string in _inline.shell_strings(lang, argv[i + 1]):
+                    self.source(string, env.nested("inline code", env.wrappers))
 
     def _alias(self, words: list[_Word], env: _Env) -> None:
         """``alias ls='rm -rf ~'``: with ``shopt -s expand_aliases`` the value runs as a command."""
@@ -1081,6 +1100,13 @@ def _shell_command_string(argv: tuple[str, ...]) -> int | None:
             continue
         break
     return i if has_c and i < len(argv) else None
+
+
+def _reads_code_from_stdin(command: SimpleCommand) -> bool:
+    """``python3``, ``python3 -``, ``node``: an interpreter with no script and no inline code."""
+    if _inline.language(command.name) is None:
+        return False
+    return all(a == "-" or (a.startswith("-") and a not in ("-c", "-e", "-E", "-r", "-m")) for a in command.argv[1:])
 
 
 def _reads_script_from_stdin(command: SimpleCommand) -> bool:

@@ -17,6 +17,7 @@ DANGEROUS = [
     ("sudo /bin/rm -rf /var", "RF-DEST-001"),
     ("cd /tmp && timeout 5 rm -R /home", "RF-DEST-001"),
     ("bash -c 'rm -rf /'", "RF-DEST-001"),
+    ("python3 -c \"import os; os.system('rm -rf ~')\"", "RF-DEST-001"),
     ("rm -rf /home/alice", "RF-DEST-001"),
     ("rm -rf .", "RF-DEST-002"),
     ("rm -rf ./", "RF-DEST-002"),

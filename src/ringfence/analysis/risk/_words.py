@@ -276,7 +276,8 @@ _SECRETS: tuple[tuple[re.Pattern[str], str], ...] = (
     (
         re.compile(
             r"(?:^|/)(?:\.mozilla/firefox|\.config/(?:google-chrome|chromium|BraveSoftware|microsoft-edge)"
-            r"|Library/Application Support/(?:Google/Chrome|Firefox|BraveSoftware|Microsoft Edge)|Library/Cookies)(?:/|$)"
+            r"|Library/Application Support/(?:Google/Chrome|Firefox|BraveSoftware|Microsoft Edge)"
+            r"|Library/Cookies)(?:/|$)"
         ),
         "a browser profile (cookies and saved passwords)",
     ),

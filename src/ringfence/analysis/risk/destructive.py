@@ -165,7 +165,8 @@ def shred_disk(parsed: ParsedCommand) -> Iterator[tuple[int, str]]:
 
 
 _FIND_TESTS = re.compile(
-    r"^-(i?name|i?path|i?wholename|i?regex|type|mtime|mmin|atime|amin|ctime|cmin|newer\w*|size|empty|user|group|perm|links|inum|samefile|xtype|maxdepth)$"
+    r"^-(i?name|i?path|i?wholename|i?regex|type|mtime|mmin|atime|amin|ctime|cmin|newer\w*|size|empty"
+    r"|user|group|perm|links|inum|samefile|xtype|maxdepth)$"
 )
 
 

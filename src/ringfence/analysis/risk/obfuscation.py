@@ -78,7 +78,8 @@ def decode_to_shell(parsed: ParsedCommand) -> Iterator[tuple[int, str]]:
 
 
 _DECODE_SUBSTITUTION = re.compile(
-    r"(?:\$\(|<\(|`)[^)]*(?:base64\s+(?:-\w*\s+)*(?:-d|-D|--decode)|xxd\s+-\w*r|\brev\b|printf\s+['\"]?\\x|openssl\s+(?:base64|enc)\b[^)]*-d)"
+    r"(?:\$\(|<\(|`)[^)]*(?:base64\s+(?:-\w*\s+)*(?:-d|-D|--decode)|xxd\s+-\w*r|\brev\b|printf\s+['\"]?\\x"
+    r"|openssl\s+(?:base64|enc)\b[^)]*-d)"
 )
 
 

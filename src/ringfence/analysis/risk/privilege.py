@@ -152,7 +152,8 @@ def _named_groups(argv: tuple[str, ...]) -> set[str]:
 
 
 _PRIVILEGED_CONTAINER = re.compile(
-    r"^--privileged(=true)?$|^--(pid|ipc|userns|uts|cgroupns)=host$|^--cap-add(=|$)|^--security-opt=.*(unconfined|disable)"
+    r"^--privileged(=true)?$|^--(pid|ipc|userns|uts|cgroupns)=host$|^--cap-add(=|$)"
+    r"|^--security-opt=.*(unconfined|disable)"
 )
 
 
