@@ -59,10 +59,16 @@ DANGEROUS = [
     ("systemctl poweroff", "RF-DEST-013"),
     ("kill -9 -1", "RF-DEST-013"),
     (":(){ :|:& };:", "RF-DEST-014"),
+    ("cd ~ && rm -rf *", "RF-DEST-015"),
+    ("cd / ; rm -rf .", "RF-DEST-015"),
+    ("cd && rm -rf ./*", "RF-DEST-015"),
+    ("cd /etc && sudo rm -r *", "RF-DEST-015"),
 ]
 
 BENIGN = [
     "rm -rf node_modules build dist",
+    "cd build && rm -rf *",
+    "cd ~/projects/app && rm -rf ./dist",
     "rm -rf ./tmp",
     "rm -rf /tmp/build-123",
     "rm -f *.o",

@@ -23,6 +23,8 @@ Ordinary clean-ups stay quiet: ``rm -rf node_modules build dist``, ``rm -rf ./tm
 - RF-DEST-012 (HIGH): recursive ``chmod``/``chown``, or ``mv``, of a critical path.
 - RF-DEST-013 (HIGH): shutting the machine down or killing every process.
 - RF-DEST-014 (CRITICAL): a fork bomb.
+- RF-DEST-015 (CRITICAL): ``rm -r`` of ``.``, ``*`` or ``..`` after ``cd`` to ``/``, home or
+  a system directory (``cd ~ && rm -rf *``).
 """
 
 from __future__ import annotations
@@ -87,22 +89,31 @@ def _describe(path: str) -> str:
     return f"the system directory {path.rstrip('/*')}"
 
 
-@rule(
-    "RF-DEST-002",
-    Severity.HIGH,
-    "rm -r of the workspace or its parents, of key directories, or of system files.",
-    names=("rm",),
+@parsed_rule(
+    "RF-DEST-002", Severity.HIGH, "rm -r of the workspace or its parents, of key directories, or of system files."
 )
-def rm_workspace(command: SimpleCommand) -> str | None:
-    found = _rm_targets(command)
-    if found is None:
-        return None
-    recursive, targets = found
+def rm_workspace(parsed: ParsedCommand) -> Iterator[tuple[int, str]]:
+    subdirectory = False  # after `cd build`, `rm -rf *` empties build, not the workspace
+    for index, command in enumerate(parsed.commands):
+        if command.name in ("cd", "pushd"):
+            operands = split_options(command.argv)[1]
+            target = normal(operands[0]) if operands else "~"
+            subdirectory = not target.startswith(("/", "~", "$", "..", "-")) and target != "."
+            continue
+        found = _rm_targets(command)
+        if found is not None:
+            message = _rm_workspace_target(*found, subdirectory)
+            if message is not None:
+                yield index, message
+
+
+def _rm_workspace_target(recursive: bool, targets: list[str], subdirectory: bool) -> str | None:
     for target in targets:
         path = normal(target)
         if _critical(path):
             continue  # RF-DEST-001
-        if recursive and (path in _WORKSPACE or re.fullmatch(r"(\.\./)+\.\.(/\*)?", path)):
+        parent = re.fullmatch(r"(\.\./)*\.\.(/\*)?", path)
+        if recursive and (parent or (path in _WORKSPACE and not subdirectory)):
             return f"`rm -r {safe(path)}` deletes the whole workspace or a directory above it."
         if recursive and path in _KEYS:
             return f"`rm -r` of {path} deletes your keys or configuration."
@@ -268,3 +279,18 @@ def stop_machine(parsed: ParsedCommand) -> Iterator[tuple[int, str]]:
 def fork_bomb(parsed: ParsedCommand) -> Iterator[tuple[int, str]]:
     if _FORK_BOMB.search(parsed.source):
         yield -1, "It defines a fork bomb, which exhausts the machine's processes."
+
+
+@parsed_rule("RF-DEST-015", Severity.CRITICAL, "rm -r of . or * after cd to /, home or a system directory.")
+def rm_after_cd(parsed: ParsedCommand) -> Iterator[tuple[int, str]]:
+    where = ""
+    for index, command in enumerate(parsed.commands):
+        if command.name in ("cd", "pushd"):
+            operands = split_options(command.argv)[1]
+            where = normal(operands[0]) if operands else "~"
+            continue
+        found = _rm_targets(command)
+        if found is None or not found[0] or not _critical(where):
+            continue
+        if any(normal(t) in _WORKSPACE for t in found[1]):
+            yield index, f"`rm -r` here deletes {_describe(where)}: the command has just changed into it."
