@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+from ringfence.analysis._lazyre import lazy
+
 _STRING = r"""(?P<q>["'`])(?P<body>(?:\\.|(?!(?P=q)).){1,2000}?)(?P=q)"""
 _LIST = r"\[(?P<list>[^\]]{1,2000})\]"
 
@@ -44,10 +46,10 @@ CODE_FLAGS = {
     "php": ("-r",),
 }
 _COMPILED = {
-    language: re.compile(rf"(?:{calls})\s*\(\s*(?:{_STRING}|{_LIST})", re.DOTALL) for language, calls in _CALLS.items()
+    language: lazy(rf"(?:{calls})\s*\(\s*(?:{_STRING}|{_LIST})", re.DOTALL) for language, calls in _CALLS.items()
 }
-_BACKTICKS = re.compile(r"`(?P<body>[^`]{1,2000})`|qx\{(?P<qx>[^}]{1,2000})\}|%x\((?P<x>[^)]{1,2000})\)")
-_ITEM = re.compile(r"""(["'])((?:\\.|(?!\1).)*)\1""")
+_BACKTICKS = lazy(r"`(?P<body>[^`]{1,2000})`|qx\{(?P<qx>[^}]{1,2000})\}|%x\((?P<x>[^)]{1,2000})\)")
+_ITEM = lazy(r"""(["'])((?:\\.|(?!\1).)*)\1""")
 
 
 def language(interpreter: str) -> str | None:

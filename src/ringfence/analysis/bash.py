@@ -50,6 +50,7 @@ import re
 
 from ringfence._struct import record
 from ringfence.analysis import _inline, _wrappers
+from ringfence.analysis._lazyre import lazy
 
 TYPE_CHECKING = False  # see ringfence._struct: typing is not imported at run time
 if TYPE_CHECKING:
@@ -192,8 +193,8 @@ def _load_extension(package: str) -> Any:
 # Characters
 
 # Format characters (zero-width, bidi controls) and non-ASCII spaces hide what runs.
-_INVISIBLE = re.compile("[\u00a0\u00ad\u1680\u180e\u2000-\u200f\u2028-\u202f\u205f-\u206f\u3000\ufeff]")
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_INVISIBLE = lazy("[\u00a0\u00ad\u1680\u180e\u2000-\u200f\u2028-\u202f\u205f-\u206f\u3000\ufeff]")
+_CONTROL = lazy("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def _check_characters(command: str, walk: _Walk) -> None:
@@ -215,10 +216,10 @@ _EXPANSIONS = frozenset(
         "arithmetic_expansion",
     }
 )
-_ALL_ARGS = re.compile(r"^\$(?:[@*]|\{[@*]\}|\{\w+\[[@*]\]\})$")
-_BRACE = re.compile(r"\{[^{}\s]*(?:,|\.\.)[^{}\s]*\}")
+_ALL_ARGS = lazy(r"^\$(?:[@*]|\{[@*]\}|\{\w+\[[@*]\]\})$")
+_BRACE = lazy(r"\{[^{}\s]*(?:,|\.\.)[^{}\s]*\}")
 _GLOB = frozenset("*?[")
-_PLAIN = re.compile(r"^[\w./@%+=:,-]+$")
+_PLAIN = lazy(r"^[\w./@%+=:,-]+$")
 
 
 class _Word:
@@ -261,7 +262,7 @@ def _unescape_double(text: str) -> str:
 
 
 _ANSI_SIMPLE = {"a": "\a", "b": "\b", "e": "\x1b", "E": "\x1b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
-_ANSI = re.compile(r"\\(x[0-9a-fA-F]{1,2}|u[0-9a-fA-F]{1,4}|U[0-9a-fA-F]{1,8}|[0-7]{1,3}|c.|.)", re.DOTALL)
+_ANSI = lazy(r"\\(x[0-9a-fA-F]{1,2}|u[0-9a-fA-F]{1,4}|U[0-9a-fA-F]{1,8}|[0-7]{1,3}|c.|.)", re.DOTALL)
 
 
 def _decode_ansi_c(body: str) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import re
+from ringfence.analysis._lazyre import LazyPattern, lazy
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -49,13 +49,13 @@ SYSTEM_DIRS = frozenset(
         "/nix",
     }
 )
-_HOME = re.compile(r"^(?:~|\$HOME|\$\{HOME\}|/root(?=/|$)|/home/[^/]+|/Users/[^/]+)(?=/|$)")
+_HOME = lazy(r"^(?:~|\$HOME|\$\{HOME\}|/root(?=/|$)|/home/[^/]+|/Users/[^/]+)(?=/|$)")
 _HOME_STARTS = ("~", "$HOME", "${HOME}", "/root", "/home/", "/Users/")
-_SLASHES = re.compile(r"/+")
-_DOTS = re.compile(r"(?:/\.)+(?=/|$)")
-_PYTHON = re.compile(r"^python3(\.\d+)?$")
-_TOKENISH = re.compile(r"[A-Za-z0-9_\-]{24,}")
-_SAFE = re.compile(r"^[\w@./:+~=,-]{1,80}$")
+_SLASHES = lazy(r"/+")
+_DOTS = lazy(r"(?:/\.)+(?=/|$)")
+_PYTHON = lazy(r"^python3(\.\d+)?$")
+_TOKENISH = lazy(r"[A-Za-z0-9_\-]{24,}")
+_SAFE = lazy(r"^[\w@./:+~=,-]{1,80}$")
 
 
 def home(word: str) -> str:
@@ -254,39 +254,39 @@ def operand_paths(command: SimpleCommand) -> list[str]:
 
 # --- secrets on disk -------------------------------------------------------------------
 
-_PRIVATE = re.compile(r"(?:^|/)\.ssh(?:/?$|/(?!.*\.pub$|known_hosts|config$|authorized_keys)[^/]+$)")
-_SECRETS: tuple[tuple[re.Pattern[str], str], ...] = (
+_PRIVATE = lazy(r"(?:^|/)\.ssh(?:/?$|/(?!.*\.pub$|known_hosts|config$|authorized_keys)[^/]+$)")
+_SECRETS: tuple[tuple[LazyPattern, str], ...] = (
     (_PRIVATE, "your SSH private keys"),
-    (re.compile(r"(?:^|/)\.aws(?:/?$|/(?:credentials|config|sso/cache)(?:/|$))"), "your AWS credentials"),
-    (re.compile(r"(?:^|/)\.config/gcloud(?:/|$)"), "your Google Cloud credentials"),
-    (re.compile(r"(?:^|/)\.azure(?:/|$)"), "your Azure credentials"),
-    (re.compile(r"(?:^|/)\.kube(?:/?$|/config$)"), "your Kubernetes credentials"),
-    (re.compile(r"(?:^|/)\.docker/config\.json$"), "your Docker registry credentials"),
+    (lazy(r"(?:^|/)\.aws(?:/?$|/(?:credentials|config|sso/cache)(?:/|$))"), "your AWS credentials"),
+    (lazy(r"(?:^|/)\.config/gcloud(?:/|$)"), "your Google Cloud credentials"),
+    (lazy(r"(?:^|/)\.azure(?:/|$)"), "your Azure credentials"),
+    (lazy(r"(?:^|/)\.kube(?:/?$|/config$)"), "your Kubernetes credentials"),
+    (lazy(r"(?:^|/)\.docker/config\.json$"), "your Docker registry credentials"),
     (
-        re.compile(
+        lazy(
             r"(?:^|/)(?:\.netrc|_netrc|\.git-credentials|\.config/gh/hosts\.yml|\.npmrc|\.pypirc|\.yarnrc\.yml"
             r"|\.cargo/credentials(?:\.toml)?|\.gem/credentials|\.vault-token|\.pgpass|\.my\.cnf"
             r"|\.terraform\.d/credentials\.tfrc\.json|\.config/hub|\.netlify/config\.json|\.config/op(?:/|$))$"
         ),
         "saved login credentials",
     ),
-    (re.compile(r"(?:^|/)\.gnupg(?:/|$)"), "your GPG keys"),
-    (re.compile(r"^/proc/[^/]+/(?:environ|mem)$"), "a process's environment or memory"),
-    (re.compile(r"^/etc/(?:shadow|gshadow)-?$|^/etc/sudoers"), "the system's password hashes or sudo rules"),
+    (lazy(r"(?:^|/)\.gnupg(?:/|$)"), "your GPG keys"),
+    (lazy(r"^/proc/[^/]+/(?:environ|mem)$"), "a process's environment or memory"),
+    (lazy(r"^/etc/(?:shadow|gshadow)-?$|^/etc/sudoers"), "the system's password hashes or sudo rules"),
     (
-        re.compile(
+        lazy(
             r"(?:^|/)(?:\.mozilla/firefox|\.config/(?:google-chrome|chromium|BraveSoftware|microsoft-edge)"
             r"|Library/Application Support/(?:Google/Chrome|Firefox|BraveSoftware|Microsoft Edge)"
             r"|Library/Cookies)(?:/|$)"
         ),
         "a browser profile (cookies and saved passwords)",
     ),
-    (re.compile(r"(?:^|/)(?:Library/Keychains|\.local/share/keyrings)(?:/|$)"), "a keychain"),
+    (lazy(r"(?:^|/)(?:Library/Keychains|\.local/share/keyrings)(?:/|$)"), "a keychain"),
 )
-_LESSER: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"(?:^|/)\.env(?:\.(?!example$|sample$|template$|dist$|defaults$)[\w.-]+)?$"), "an .env file"),
-    (re.compile(r"(?:^|/)\.(?:bash|zsh|python|psql|mysql|node_repl|sqlite|rediscli)_history$"), "shell history"),
-    (re.compile(r"(?:^|/)[^/]+\.(?:pem|key|p12|pfx|jks|keystore)$"), "a private key file"),
+_LESSER: tuple[tuple[LazyPattern, str], ...] = (
+    (lazy(r"(?:^|/)\.env(?:\.(?!example$|sample$|template$|dist$|defaults$)[\w.-]+)?$"), "an .env file"),
+    (lazy(r"(?:^|/)\.(?:bash|zsh|python|psql|mysql|node_repl|sqlite|rediscli)_history$"), "shell history"),
+    (lazy(r"(?:^|/)[^/]+\.(?:pem|key|p12|pfx|jks|keystore)$"), "a private key file"),
 )
 
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import re
 
+from ringfence.analysis._lazyre import lazy
 from ringfence.analysis.risk import Severity, parsed_rule, rule
 from ringfence.analysis.risk._words import SYSTEM_DIRS, normal, safe, split_options, system_path
 
@@ -43,10 +44,8 @@ if TYPE_CHECKING:
 _ROOTS = frozenset({"/", "/*", "~", "~/*", "~/.*"})
 _WORKSPACE = frozenset({".", "./*", "*", "..", "../*", "../..", "$PWD", "${PWD}", "$(pwd)", "`pwd`", "./.*", ".*"})
 _KEYS = frozenset({"~/.ssh", "~/.gnupg", "~/.config", "~/.local", "~/.aws", "~/.kube"})
-_DISK = re.compile(
-    r"^/dev/(sd[a-z]|hd[a-z]|vd[a-z]|xvd[a-z]|nvme\d|mmcblk\d|disk\d|rdisk\d|md\d|dm-\d|mapper/|loop\d|sr\d)"
-)
-_MKFS = re.compile(r"^(mkfs(\.\w+)?|mke2fs|mkswap|mkdosfs|mkntfs|mkexfatfs|newfs(_\w+)?|wipefs|blkdiscard)$")
+_DISK = lazy(r"^/dev/(sd[a-z]|hd[a-z]|vd[a-z]|xvd[a-z]|nvme\d|mmcblk\d|disk\d|rdisk\d|md\d|dm-\d|mapper/|loop\d|sr\d)")
+_MKFS = lazy(r"^(mkfs(\.\w+)?|mke2fs|mkswap|mkdosfs|mkntfs|mkexfatfs|newfs(_\w+)?|wipefs|blkdiscard)$")
 _PARTITION = frozenset({"fdisk", "sfdisk", "cfdisk", "gdisk", "sgdisk", "parted", "diskutil"})
 _HARMLESS_DEVICES = frozenset({"/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty", "/dev/zero"})
 
@@ -175,7 +174,7 @@ def shred_disk(parsed: ParsedCommand) -> Iterator[tuple[int, str]]:
             yield index, "`shred` of a disk device destroys everything on it."
 
 
-_FIND_TESTS = re.compile(
+_FIND_TESTS = lazy(
     r"^-(i?name|i?path|i?wholename|i?regex|type|mtime|mmin|atime|amin|ctime|cmin|newer\w*|size|empty"
     r"|user|group|perm|links|inum|samefile|xtype|maxdepth)$"
 )
@@ -213,8 +212,8 @@ def _find_deletes(command: SimpleCommand, parsed: ParsedCommand) -> tuple[bool, 
     return deletes, roots or ["."], tested
 
 
-_SYSTEM_FILE = re.compile(r"^/(etc|boot|usr|bin|sbin|lib\w*|var/lib|System|Library)/")
-_KERNEL = re.compile(r"^/(proc/sys|sys)/")
+_SYSTEM_FILE = lazy(r"^/(etc|boot|usr|bin|sbin|lib\w*|var/lib|System|Library)/")
+_KERNEL = lazy(r"^/(proc/sys|sys)/")
 _EMPTY_WRITERS = frozenset({"", ":", "true", "false", "echo", "printf", "cat"})
 
 
@@ -258,7 +257,7 @@ def critical_tree(command: SimpleCommand) -> str | None:
     return None
 
 
-_FORK_BOMB = re.compile(r"(\S+)\s*\(\)\s*\{[^}]*\1\s*\|\s*\1\s*&")
+_FORK_BOMB = lazy(r"(\S+)\s*\(\)\s*\{[^}]*\1\s*\|\s*\1\s*&")
 
 
 @parsed_rule("RF-DEST-013", Severity.HIGH, "Shuts the machine down, reboots it or kills every process.")

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 
+from ringfence.analysis._lazyre import lazy
 from ringfence.analysis.risk import Severity, parsed_rule, rule
 from ringfence.analysis.risk._words import DOWNLOADERS, operand_paths, secret, split_options
 
@@ -108,7 +109,7 @@ def _inside(inner: SimpleCommand, outer: SimpleCommand) -> bool:
     return bool(inner.text) and any(inner.text in word for word in outer.argv[1:])
 
 
-_DEV_NET = re.compile(r"^/dev/(tcp|udp)/")
+_DEV_NET = lazy(r"^/dev/(tcp|udp)/")
 
 
 @rule("RF-EXFIL-003", Severity.HIGH, "Sends data with raw network tools (nc, ncat, socat, /dev/tcp).")
@@ -131,7 +132,7 @@ def raw_network(command: SimpleCommand) -> str | None:
     return None
 
 
-_REMOTE = re.compile(r"^(?:[\w.-]+@)?[\w.-]+:(?!//)|^(?:s3|gs|az|r2|b2|sftp|rsync)://")
+_REMOTE = lazy(r"^(?:[\w.-]+@)?[\w.-]+:(?!//)|^(?:s3|gs|az|r2|b2|sftp|rsync)://")
 # Tools whose copy subcommand comes first (rclone copy SRC DST, aws s3 cp SRC DST).
 _SUBCOMMANDS = {
     "rclone": ("copy", "copyto", "sync", "move", "moveto"),

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 
+from ringfence.analysis._lazyre import lazy
 from ringfence.analysis.risk import Severity, parsed_rule, rule
 from ringfence.analysis.risk._words import INTERPRETERS, SHELLS, reads_stdin_script
 
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 
     from ringfence.analysis.bash import ParsedCommand, SimpleCommand
 
-_ESCAPES = re.compile(r"\\(x[0-9a-fA-F]|[0-7]{3}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8})")
+_ESCAPES = lazy(r"\\(x[0-9a-fA-F]|[0-7]{3}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8})")
 
 
 def _decodes(command: SimpleCommand) -> bool:
@@ -77,7 +78,7 @@ def decode_to_shell(parsed: ParsedCommand) -> Iterator[tuple[int, str]]:
                 break
 
 
-_DECODE_SUBSTITUTION = re.compile(
+_DECODE_SUBSTITUTION = lazy(
     r"(?:\$\(|<\(|`)[^)]*(?:base64\s+(?:-\w*\s+)*(?:-d|-D|--decode)|xxd\s+-\w*r|\brev\b|printf\s+['\"]?\\x"
     r"|openssl\s+(?:base64|enc)\b[^)]*-d)"
 )
@@ -129,11 +130,11 @@ def ifs(parsed: ParsedCommand) -> Iterator[tuple[int, str]]:
             yield index, "It uses ${IFS} in place of a space, a way to hide a command's words."
 
 
-_IFS = re.compile(r"\$\{?IFS\}?")
+_IFS = lazy(r"\$\{?IFS\}?")
 
 
-_LOOKALIKE = re.compile("[\u0370-\u03ff\u0400-\u04ff\u2010-\u2015\u2212\u2044\u2215\uff01-\uff5e]")
-_INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+_LOOKALIKE = lazy("[\u0370-\u03ff\u0400-\u04ff\u2010-\u2015\u2212\u2044\u2215\uff01-\uff5e]")
+_INVISIBLE = lazy("[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 
 
 @parsed_rule("RF-OBF-006", Severity.HIGH, "Invisible, direction-changing or look-alike Unicode characters.")

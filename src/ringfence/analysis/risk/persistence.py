@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import re
 
+from ringfence.analysis._lazyre import LazyPattern, lazy
 from ringfence.analysis.risk import Severity, rule
 from ringfence.analysis.risk._words import safe, split_options, written_paths
 
@@ -34,21 +35,21 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from ringfence.analysis.bash import SimpleCommand
 
-_STARTUP = re.compile(
+_STARTUP = lazy(
     r"(?:^|/)(?:\.bashrc|\.bash_profile|\.bash_login|\.bash_logout|\.profile|\.zshrc|\.zprofile|\.zshenv|\.zlogin"
     r"|\.zlogout|\.kshrc|\.cshrc|\.tcshrc|\.xprofile|\.xinitrc|\.xsessionrc|\.pam_environment|\.inputrc"
     r"|\.config/fish/(?:config\.fish|conf\.d/[^/]+)|\.config/autostart/[^/]*)$"
     r"|^/etc/(?:profile(?:\.d/.*)?|bash\.bashrc|bashrc|zsh/\S+|environment|xdg/autostart/.*)$"
 )
-_CRON = re.compile(r"^/etc/(?:cron\.|crontab|anacrontab)|^/var/spool/(?:cron|at)/")
-_SERVICES = re.compile(
+_CRON = lazy(r"^/etc/(?:cron\.|crontab|anacrontab)|^/var/spool/(?:cron|at)/")
+_SERVICES = lazy(
     r"(?:^|/)\.config/systemd/user(?:/|$)|^/(?:etc|lib|usr/lib|run)/systemd/(?:system|user)(?:/|$)|^/etc/init\.d(?:/|$)"
     r"|^/etc/rc\.local$|(?:^|/)Library/(?:LaunchAgents|LaunchDaemons)(?:/|$)"
 )
-_SSH = re.compile(r"(?:^|/)\.ssh/(?:authorized_keys2?|config|rc|environment)$|^/etc/ssh/(?:sshd?_config(?:\.d/.*)?)$")
-_PYTHON_STARTUP = re.compile(r"(?:^|/)(?:[^/]+\.pth|sitecustomize\.py|usercustomize\.py)$")
-_GIT_HOOKS = re.compile(r"(?:^|/)\.git/hooks/[^/]+$|(?:^|/)\.git/config$")
-_GIT_KEYS = re.compile(
+_SSH = lazy(r"(?:^|/)\.ssh/(?:authorized_keys2?|config|rc|environment)$|^/etc/ssh/(?:sshd?_config(?:\.d/.*)?)$")
+_PYTHON_STARTUP = lazy(r"(?:^|/)(?:[^/]+\.pth|sitecustomize\.py|usercustomize\.py)$")
+_GIT_HOOKS = lazy(r"(?:^|/)\.git/hooks/[^/]+$|(?:^|/)\.git/config$")
+_GIT_KEYS = lazy(
     r"^(?:core\.(?:hookspath|fsmonitor|sshcommand|pager|editor|askpass|gitproxy)|filter\..+\.(?:clean|smudge|process)"
     r"|diff\..+\.(?:textconv|command)|merge\..+\.driver|include\.path|includeif\..+\.path|sequence\.editor"
     r"|credential\.helper|url\..+\.insteadof|uploadpack\.packobjectshook|http\.proxy)$",
@@ -56,7 +57,7 @@ _GIT_KEYS = re.compile(
 )
 
 
-def _writes(command: SimpleCommand, pattern: re.Pattern[str]) -> str | None:
+def _writes(command: SimpleCommand, pattern: LazyPattern) -> str | None:
     for path in written_paths(command):
         if pattern.search(path):
             return path
@@ -65,7 +66,7 @@ def _writes(command: SimpleCommand, pattern: re.Pattern[str]) -> str | None:
 
 @rule("RF-PERS-001", Severity.HIGH, "Writes system configuration under /etc.")
 def etc(command: SimpleCommand) -> str | None:
-    path = _writes(command, re.compile(r"^/etc/"))
+    path = _writes(command, lazy(r"^/etc/"))
     if path is None or path == "/etc/ld.so.preload" or path.startswith("/etc/sudoers"):
         return None  # RF-PERS-008, RF-PRIV-006
     return f"It changes the system configuration file {safe(path, 'under /etc')}."
@@ -147,6 +148,6 @@ def python_startup(command: SimpleCommand) -> str | None:
 
 @rule("RF-PERS-008", Severity.CRITICAL, "Writes /etc/ld.so.preload, loading a library into every program.")
 def preload(command: SimpleCommand) -> str | None:
-    if _writes(command, re.compile(r"^/etc/ld\.so\.preload$")):
+    if _writes(command, lazy(r"^/etc/ld\.so\.preload$")):
         return "It writes /etc/ld.so.preload, which injects a library into every program on the machine."
     return None

@@ -21,8 +21,7 @@ the whole machine.
 
 from __future__ import annotations
 
-import re
-
+from ringfence.analysis._lazyre import lazy
 from ringfence.analysis.risk import Severity, rule
 from ringfence.analysis.risk._words import PRIVILEGED_WRAPPERS, normal, option_value, split_options
 
@@ -31,8 +30,8 @@ if TYPE_CHECKING:
     from ringfence.analysis.bash import SimpleCommand
 
 _ADMIN_GROUPS = frozenset({"sudo", "wheel", "admin", "root", "docker", "lxd", "libvirt", "disk", "adm", "shadow"})
-_SUID_SYMBOLIC = re.compile(r"^[ugoa]*[+=][rwxXt]*s")
-_SUID_OCTAL = re.compile(r"^0?[2-7][0-7]{3}$")
+_SUID_SYMBOLIC = lazy(r"^[ugoa]*[+=][rwxXt]*s")
+_SUID_OCTAL = lazy(r"^0?[2-7][0-7]{3}$")
 
 
 @rule("RF-PRIV-001", Severity.HIGH, "Runs a command as root (or another user) through sudo, doas, pkexec or su.")
@@ -151,7 +150,7 @@ def _named_groups(argv: tuple[str, ...]) -> set[str]:
     return groups
 
 
-_PRIVILEGED_CONTAINER = re.compile(
+_PRIVILEGED_CONTAINER = lazy(
     r"^--privileged(=true)?$|^--(pid|ipc|userns|uts|cgroupns)=host$|^--cap-add(=|$)"
     r"|^--security-opt=.*(unconfined|disable)"
 )

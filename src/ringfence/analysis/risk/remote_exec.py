@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import re
 
+from ringfence.analysis._lazyre import lazy
 from ringfence.analysis.risk import Severity, parsed_rule, rule
 from ringfence.analysis.risk._words import DOWNLOADERS, INTERPRETERS, SHELLS, option_value, reads_stdin_script, safe
 
@@ -62,7 +63,7 @@ def pipe_to_shell(parsed: ParsedCommand) -> Iterator[tuple[int, str]]:
                 break
 
 
-_DOWNLOAD_SUBSTITUTION = re.compile(r"(?:<\(|\$\(|`)\s*(?:\w+=\S*\s+)*(?:sudo\s+)?(?:curl|wget|fetch|http|xh|aria2c)\b")
+_DOWNLOAD_SUBSTITUTION = lazy(r"(?:<\(|\$\(|`)\s*(?:\w+=\S*\s+)*(?:sudo\s+)?(?:curl|wget|fetch|http|xh|aria2c)\b")
 
 
 @rule("RF-RCE-002", Severity.CRITICAL, 'Runs a download through <( ) or $( ): bash <(curl ...), sh -c "$(curl ...)".')
@@ -126,11 +127,11 @@ def _executes(command: SimpleCommand) -> set[str]:
     return {argv[0].removeprefix("./")}
 
 
-_NETWORK = re.compile(
+_NETWORK = lazy(
     r"urllib|urlopen|urlretrieve|requests\.(get|post)|http\.client|httpx|\bfetch\(|https?\.get|LWP|open-uri|Net::HTTP"
     r"|Invoke-WebRequest|\biwr\b|DownloadString|WebClient|socket\.create_connection|require\(['\"]https?['\"]\)"
 )
-_EXECUTE = re.compile(
+_EXECUTE = lazy(
     r"\bexec\b|\beval\b|os\.system|subprocess|__import__|child_process|\bspawn|execSync|Function\(|\bsystem\("
     r"|\biex\b|Invoke-Expression|compile\("
 )
@@ -149,10 +150,8 @@ def inline_fetch_exec(command: SimpleCommand) -> str | None:
     return None
 
 
-_VCS_OR_URL = re.compile(r"^(git\+|hg\+|svn\+|bzr\+|https?://|ftp://|github:|gitlab:|bitbucket:|git@|git://)")
-_TRUSTED_INDEXES = re.compile(
-    r"^https://(pypi\.org|files\.pythonhosted\.org|registry\.npmjs\.org|registry\.yarnpkg\.com)/"
-)
+_VCS_OR_URL = lazy(r"^(git\+|hg\+|svn\+|bzr\+|https?://|ftp://|github:|gitlab:|bitbucket:|git@|git://)")
+_TRUSTED_INDEXES = lazy(r"^https://(pypi\.org|files\.pythonhosted\.org|registry\.npmjs\.org|registry\.yarnpkg\.com)/")
 
 
 @rule("RF-RCE-005", Severity.MEDIUM, "Installs a package from a URL, a git repository or an untrusted index.")

@@ -22,8 +22,7 @@ listings (``ls ~/.ssh``) and public keys (``*.pub``).
 
 from __future__ import annotations
 
-import re
-
+from ringfence.analysis._lazyre import LazyPattern, lazy
 from ringfence.analysis.risk import Severity, rule
 from ringfence.analysis.risk._words import lesser_secret, normal, operand_paths, secret
 
@@ -118,29 +117,29 @@ def lesser(command: SimpleCommand) -> str | None:
     return None
 
 
-_TOKEN_PRINTERS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("gh", re.compile(r"^auth token\b")),
-    ("gcloud", re.compile(r"\bprint-(access|identity)-token\b")),
+_TOKEN_PRINTERS: tuple[tuple[str, LazyPattern], ...] = (
+    ("gh", lazy(r"^auth token\b")),
+    ("gcloud", lazy(r"\bprint-(access|identity)-token\b")),
     (
         "aws",
-        re.compile(
+        lazy(
             r"^(configure (export-credentials|get \S*(secret|token|key))|sts get-session-token|ecr get-login-password)"
         ),
     ),
-    ("az", re.compile(r"^account get-access-token\b")),
-    ("kubectl", re.compile(r"^config view\b.*--raw|^get secrets?\b.*-o\s*(yaml|json)")),
-    ("security", re.compile(r"^(find-(generic|internet)-password\b.*-[wg]|dump-keychain)")),
-    ("secret-tool", re.compile(r"^lookup\b")),
-    ("git", re.compile(r"^credential(-\w+)? (fill|get)\b")),
-    ("gpg", re.compile(r"--export-secret-(sub)?keys")),
-    ("op", re.compile(r"^(read|item get)\b")),
-    ("pass", re.compile(r"^(show\b|\S+$)")),
-    ("vault", re.compile(r"^(read|kv get)\b")),
-    ("heroku", re.compile(r"^auth:token\b")),
-    ("npm", re.compile(r"^token (list|create)\b")),
-    ("docker-credential-desktop", re.compile(r"^get\b")),
-    ("docker-credential-pass", re.compile(r"^get\b")),
-    ("docker-credential-secretservice", re.compile(r"^get\b")),
+    ("az", lazy(r"^account get-access-token\b")),
+    ("kubectl", lazy(r"^config view\b.*--raw|^get secrets?\b.*-o\s*(yaml|json)")),
+    ("security", lazy(r"^(find-(generic|internet)-password\b.*-[wg]|dump-keychain)")),
+    ("secret-tool", lazy(r"^lookup\b")),
+    ("git", lazy(r"^credential(-\w+)? (fill|get)\b")),
+    ("gpg", lazy(r"--export-secret-(sub)?keys")),
+    ("op", lazy(r"^(read|item get)\b")),
+    ("pass", lazy(r"^(show\b|\S+$)")),
+    ("vault", lazy(r"^(read|kv get)\b")),
+    ("heroku", lazy(r"^auth:token\b")),
+    ("npm", lazy(r"^token (list|create)\b")),
+    ("docker-credential-desktop", lazy(r"^get\b")),
+    ("docker-credential-pass", lazy(r"^get\b")),
+    ("docker-credential-secretservice", lazy(r"^get\b")),
 )
 
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import re
 
+from ringfence.analysis._lazyre import lazy
 from ringfence.analysis.risk import Severity, rule
 from ringfence.analysis.risk._words import normal, split_options, written_paths
 
@@ -111,7 +112,7 @@ def logs(command: SimpleCommand) -> str | None:
     return None
 
 
-_POLICY = re.compile(
+_POLICY = lazy(
     r"(?:^|/)(?:ringfence\.toml|\.ringfence(?:/|$)|\.config/ringfence(?:/|$))|^/etc/ringfence(?:/|$)"
     r"|(?:^|/)\.claude/(?:settings(?:\.local)?\.json|hooks(?:/|$))|(?:^|/)managed-settings(?:\.d/[^/]+)?\.json$"
     r"|^/etc/claude-code(?:/|$)|(?:^|/)\.mcp\.json$"
@@ -131,7 +132,7 @@ def own_settings(command: SimpleCommand) -> str | None:
     return None
 
 
-_HISTORY = re.compile(r"(?:^|/)\.(?:bash|zsh|sh|python|psql|mysql|node_repl)_history$|(?:^|/)\.zhistory$")
+_HISTORY = lazy(r"(?:^|/)\.(?:bash|zsh|sh|python|psql|mysql|node_repl)_history$|(?:^|/)\.zhistory$")
 
 
 @rule("RF-TAMP-005", Severity.HIGH, "Wipes or disables shell history.")
@@ -202,9 +203,9 @@ def proxy_bypass(command: SimpleCommand) -> str | None:
 
 
 _TLS_OFF = (
-    re.compile(r"^git config (--global |--system )?http\.sslverify (false|0|no)$", re.IGNORECASE),
-    re.compile(r"^(npm|yarn|pnpm) config set strict-ssl false$"),
-    re.compile(r"^pip config set \S+\.trusted-host "),
+    lazy(r"^git config (--global |--system )?http\.sslverify (false|0|no)$", re.IGNORECASE),
+    lazy(r"^(npm|yarn|pnpm) config set strict-ssl false$"),
+    lazy(r"^pip config set \S+\.trusted-host "),
 )
 
 
