@@ -160,6 +160,10 @@ class Engine:
             claude_managed=claude_managed or MANAGED_SETTINGS,
             trust_project=trust_project,
         )
+        if analyzer is None:
+            from ringfence.analysis.risk import verdict
+
+            analyzer = verdict  # the risk rules: they can only make a decision stricter
         return cls(rules, cwd=cwd, home=home, analyzer=analyzer, parser=parser)
 
     def _compile(self, rule: Rule) -> None:
