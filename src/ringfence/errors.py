@@ -16,6 +16,7 @@ class ExitCode(IntEnum):
     FINDINGS = 1  # a query found something (``log --denied`` with records, ...)
     USAGE = 2  # bad arguments or a bad policy: nothing ran
     SETUP = 3  # the boundary, proxy or audit log could not be set up: nothing ran
+    ASK = 4  # ``check``: the decision is to ask a person
 
 
 class RingfenceError(Exception):

@@ -28,6 +28,12 @@ def _policy_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-network", action="store_true", help="no proxy: nothing is reachable")
 
 
+def _permission_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--policy", metavar="FILE", help="project policy (default: ringfence.toml in the working folder)")
+    p.add_argument("--claude-settings", metavar="auto|PATH",
+                   help="also read the permissions of Claude Code's settings files")
+
+
 def build_parser() -> argparse.ArgumentParser:
     import argparse
 
@@ -60,6 +66,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     doctor = sub.add_parser("doctor", help="check what the sandbox needs and print fixes")
     doctor.add_argument("--json", action="store_true")
+
+    check = sub.add_parser("check", help="decide a command or tool call with the permission engine",
+                           description="ringfence check -- 'CMD'  |  ringfence check --tool Read --input JSON. "
+                           "Exit 0 allow, 1 deny, 4 ask.")
+    _permission_flags(check)
+    check.add_argument("--tool", metavar="NAME", help="a tool name (Read, Edit, WebFetch, mcp__srv__tool, ...)")
+    check.add_argument("--input", metavar="JSON", help="the tool's input, a JSON object")
+    check.add_argument("--cwd", metavar="DIR", help="the working folder the call is decided for (default: .)")
+    check.add_argument("--json", action="store_true")
+    check.add_argument("command", nargs=argparse.REMAINDER, help="a shell command, after --")
+
+    hook = sub.add_parser("hook", help="run as an agent's permission hook")
+    hook_sub = hook.add_subparsers(dest="hook_cmd", metavar="{claude-code}", required=True)
+    claude_code = hook_sub.add_parser("claude-code", help="Claude Code's PreToolUse hook: the event on stdin")
+    _permission_flags(claude_code)
 
     ca = sub.add_parser(
         "ca",
@@ -146,6 +167,14 @@ def main(argv: list[str] | None = None) -> int:
             from ringfence.cli.log import cmd_log
 
             return cmd_log(args)
+        if args.cmd == "check":
+            from ringfence.cli.check import cmd_check
+
+            return cmd_check(args)
+        if args.cmd == "hook":
+            from ringfence.cli.check import cmd_hook
+
+            return cmd_hook(args)
         if args.cmd == "ca":
             from ringfence.cli.ca import cmd_ca
 
