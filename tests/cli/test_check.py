@@ -96,3 +96,32 @@ def test_hook_fails_closed_when_the_policy_does_not_load(tmp_path: Path) -> None
     status, answer, _ = _hook(_event("Bash", {"command": "ls"}, tmp_path), tmp_path)
     assert (status, answer["permissionDecision"]) == (2, "deny")
     assert "ringfence.toml" in str(answer["permissionDecisionReason"])
+
+
+def test_hook_install_is_idempotent_and_keeps_the_rest_of_the_file(tmp_path: Path) -> None:
+    settings = tmp_path / ".claude" / "settings.json"
+    settings.parent.mkdir()
+    other = {"matcher": "Bash", "hooks": [{"type": "command", "command": "/opt/guard.py"}]}
+    settings.write_text(json.dumps({"permissions": {"allow": ["Bash(ls:*)"]}, "hooks": {"PreToolUse": [other]}}))
+    for expected in ("added", "updated"):
+        proc = _ringfence("hook", "install", "--project", str(tmp_path), cwd=tmp_path)
+        assert proc.returncode == 0 and expected in proc.stdout, proc.stderr
+    data = json.loads(settings.read_text())
+    assert data["permissions"] == {"allow": ["Bash(ls:*)"]}
+    pre = data["hooks"]["PreToolUse"]
+    assert pre[0] == other and len(pre) == 2
+    command = pre[1]["hooks"][0]["command"]
+    assert command.endswith("-m ringfence hook claude-code")
+    # the installed command really answers
+    proc = subprocess.run(command, shell=True, input=_event("Bash", {"command": "ls"}, tmp_path), capture_output=True,
+                          text=True, cwd=tmp_path, timeout=60)
+    assert json.loads(proc.stdout)["hookSpecificOutput"]["permissionDecision"] == "allow"
+
+
+def test_hook_install_leaves_a_malformed_settings_file_alone(tmp_path: Path) -> None:
+    settings = tmp_path / ".claude" / "settings.json"
+    settings.parent.mkdir()
+    settings.write_text("{broken")
+    proc = _ringfence("hook", "install", "--project", str(tmp_path), cwd=tmp_path)
+    assert proc.returncode == 2 and str(settings) in proc.stderr
+    assert settings.read_text() == "{broken"

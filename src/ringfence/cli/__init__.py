@@ -78,9 +78,14 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("command", nargs=argparse.REMAINDER, help="a shell command, after --")
 
     hook = sub.add_parser("hook", help="run as an agent's permission hook")
-    hook_sub = hook.add_subparsers(dest="hook_cmd", metavar="{claude-code}", required=True)
+    hook_sub = hook.add_subparsers(dest="hook_cmd", metavar="{claude-code,install}", required=True)
     claude_code = hook_sub.add_parser("claude-code", help="Claude Code's PreToolUse hook: the event on stdin")
     _permission_flags(claude_code)
+    install = hook_sub.add_parser("install", help="add the hook to Claude Code's settings.json (idempotent)")
+    where = install.add_mutually_exclusive_group()
+    where.add_argument("--project", dest="project_dir", nargs="?", const="", metavar="DIR",
+                       help="the project's .claude/settings.json (default; DIR defaults to .)")
+    where.add_argument("--user", action="store_true", help="~/.claude/settings.json")
 
     ca = sub.add_parser(
         "ca",

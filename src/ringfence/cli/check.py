@@ -80,6 +80,66 @@ def _as_json(decision: Decision) -> dict[str, object]:
 
 
 def cmd_hook(args: argparse.Namespace) -> int:
+    if args.hook_cmd == "install":
+        return cmd_hook_install(args)
+    return cmd_hook_claude_code(args)
+
+
+HOOK_MARK = "ringfence hook claude-code"  # how an installed entry is recognised (and updated)
+
+
+def cmd_hook_install(args: argparse.Namespace) -> int:
+    """Add the PreToolUse hook to Claude Code's settings.json, keeping everything else in it.
+
+    Idempotent: an entry that runs ``ringfence hook claude-code`` is updated in place, never
+    added twice. The file is written atomically; a file that is not valid JSON is left alone.
+    """
+    import json
+    import shlex
+
+    from ringfence.policy import home_of_invoker
+
+    folder = (os.path.join(home_of_invoker(), ".claude") if args.user
+              else os.path.join(os.path.abspath(args.project_dir or os.getcwd()), ".claude"))
+    path = os.path.join(folder, "settings.json")
+    settings: dict[str, object] = {}
+    if os.path.exists(path):
+        try:
+            with open(path, encoding="utf-8") as fh:
+                loaded = json.load(fh)
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"cannot read {path}: {exc}", hint="fix or move the file, then run this again") from None
+        if not isinstance(loaded, dict):
+            raise UsageError(f"{path} is not a JSON object", hint="fix or move the file, then run this again")
+        settings = loaded
+    command = f"{shlex.quote(sys.executable)} -m ringfence hook claude-code"
+    entry = {"matcher": "*", "hooks": [{"type": "command", "command": command, "timeout": 30}]}
+    hooks = settings.setdefault("hooks", {})
+    if not isinstance(hooks, dict):
+        raise UsageError(f"{path}: \"hooks\" is not an object", hint="fix the file, then run this again")
+    pre = hooks.setdefault("PreToolUse", [])
+    if not isinstance(pre, list):
+        raise UsageError(f"{path}: \"hooks.PreToolUse\" is not a list", hint="fix the file, then run this again")
+    mine = [i for i, item in enumerate(pre) if HOOK_MARK in json.dumps(item)]
+    if mine:
+        pre[mine[0]] = entry
+        for index in reversed(mine[1:]):
+            del pre[index]
+        what = "updated"
+    else:
+        pre.append(entry)
+        what = "added"
+    os.makedirs(folder, exist_ok=True)
+    temp = f"{path}.ringfence-{os.getpid()}"
+    with open(temp, "w", encoding="utf-8") as fh:
+        json.dump(settings, fh, indent=2)
+        fh.write("\n")
+    os.replace(temp, path)
+    print(f"ringfence: {what} the PreToolUse hook in {path}")
+    return ExitCode.OK
+
+
+def cmd_hook_claude_code(args: argparse.Namespace) -> int:
     """PreToolUse for Claude Code: always answers, and never ``allow`` by accident."""
     import signal
 
