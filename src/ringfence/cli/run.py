@@ -39,6 +39,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     command = _command(args)
     policy = policy_from_args(args)
+    if policy.permissions.entries:  # rules the boundary can enforce too (nothing imported otherwise)
+        from ringfence.permissions.sandbox import apply, sandbox_rules
+        from ringfence.policy import home_of_invoker
+
+        policy = apply(policy, sandbox_rules(policy, cwd=os.getcwd(), home=home_of_invoker()))
     who = runner.resolve_identity(policy, args.user)
     cwd = os.getcwd()
     egress = _egress(policy, resolve=not args.dry_run)
