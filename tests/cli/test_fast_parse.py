@@ -27,3 +27,25 @@ def test_same_as_argparse(argv: list[str]) -> None:
                                   ["run", "--dry-run=yes", "--", "true"]])
 def test_defers_to_argparse(argv: list[str]) -> None:
     assert parse_run_fast(argv) is None
+
+
+@pytest.mark.parametrize("argv", [
+    ["hook", "claude-code"],
+    ["hook", "claude-code", "--policy", "p.toml"],
+    ["hook", "claude-code", "--policy=p.toml", "--claude-settings", "auto"],
+])
+def test_hook_fast_path_agrees_with_argparse(argv: list[str]) -> None:
+    from ringfence.cli import build_parser, parse_hook_fast
+
+    fast = parse_hook_fast(argv)
+    slow = build_parser().parse_args(argv)
+    assert fast is not None
+    assert {k: getattr(fast, k) for k in ("cmd", "hook_cmd", "policy", "claude_settings")} == {
+        k: getattr(slow, k) for k in ("cmd", "hook_cmd", "policy", "claude_settings")}
+
+
+def test_hook_fast_path_leaves_anything_else_to_argparse() -> None:
+    from ringfence.cli import parse_hook_fast
+
+    assert parse_hook_fast(["hook", "claude-code", "--help"]) is None
+    assert parse_hook_fast(["hook", "claude-code", "--policy"]) is None

@@ -150,9 +150,26 @@ def parse_run_fast(argv: list[str]) -> argparse.Namespace | None:
     return SimpleNamespace(**values)  # type: ignore[return-value]
 
 
+def parse_hook_fast(argv: list[str]) -> argparse.Namespace | None:
+    """``hook claude-code [--policy F] [--claude-settings S]`` without argparse: Claude Code
+    starts the hook for every tool call, so its start-up is on the agent's critical path."""
+    values: dict[str, object] = {"cmd": "hook", "hook_cmd": "claude-code", "policy": None, "claude_settings": None}
+    flags = {"--policy": "policy", "--claude-settings": "claude_settings"}
+    rest = argv[2:]
+    while rest:
+        flag, eq, inline = rest[0].partition("=")
+        if flag not in flags or (not eq and len(rest) < 2):
+            return None
+        values[flags[flag]] = inline if eq else rest[1]
+        rest = rest[1:] if eq else rest[2:]
+    return SimpleNamespace(**values)  # type: ignore[return-value]  # duck-types Namespace
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = parse_run_fast(argv) if argv[:1] == ["run"] else None
+    if argv[:2] == ["hook", "claude-code"]:
+        args = parse_hook_fast(argv)
     if args is None:
         parser = build_parser()
         args = parser.parse_args(argv)
