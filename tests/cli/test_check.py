@@ -125,3 +125,13 @@ def test_hook_install_leaves_a_malformed_settings_file_alone(tmp_path: Path) -> 
     proc = _ringfence("hook", "install", "--project", str(tmp_path), cwd=tmp_path)
     assert proc.returncode == 2 and str(settings) in proc.stderr
     assert settings.read_text() == "{broken"
+
+
+def test_hook_defers_what_no_rule_check_or_finding_asked_for(project: Path) -> None:
+    # No rule covers `make deploy`: Claude Code's own rules and mode decide ("defer").
+    status, answer, _ = _hook(_event("Bash", {"command": "make deploy"}, project), project)
+    assert (status, answer["permissionDecision"]) == (0, "defer")
+    # An explicit ask rule, a risk finding and a protected path still ask, in every mode.
+    for command in ("git push origin dev", "npx some-unknown-package-xyz", "echo x > .git/config"):
+        status, answer, _ = _hook(_event("Bash", {"command": command}, project), project)
+        assert (status, answer["permissionDecision"]) == (0, "ask"), command

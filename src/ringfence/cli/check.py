@@ -183,13 +183,18 @@ def _hook_decision(args: argparse.Namespace) -> tuple[str, str]:
         decision = _engine(args, cwd).decide(tool, tool_input)
     except RingfenceError as exc:
         return "deny", f"the ringfence policy could not be loaded: {exc}"
+    if decision.behavior == "ask" and decision.default:
+        # No rule, check or finding asked for it: ringfence has no opinion, so Claude Code's own
+        # rules and permission mode decide ("defer"). Deny rules, explicit asks, protected paths
+        # and risk findings hold in every mode.
+        return "defer", decision.reason
     return decision.behavior, decision.reason
 
 
 def _hook_answer(behavior: str, reason: str) -> int:
     import json
 
-    if behavior not in ("allow", "ask", "deny"):
+    if behavior not in ("allow", "ask", "deny", "defer"):
         behavior, reason = "deny", f"unknown decision {behavior!r}"
     answer = {"hookSpecificOutput": {"hookEventName": "PreToolUse", "permissionDecision": behavior,
                                      "permissionDecisionReason": f"ringfence: {reason}"}}

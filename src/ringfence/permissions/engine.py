@@ -85,7 +85,9 @@ class Decision:
     for a default or a built-in check); ``reason`` a sentence for a person: which rule,
     from which file, for which part of a compound command; ``part`` that part ("" when
     the whole call decided); ``findings`` what the risk analysis found (empty until it is
-    plugged in).
+    plugged in); ``default`` True for an ``ask`` only because no rule covers the call (no
+    rule, check or finding asked for it): a hook may leave such a call to the agent's own
+    permission mode.
     """
 
     behavior: str
@@ -93,6 +95,7 @@ class Decision:
     reason: str
     part: str = ""
     findings: tuple[object, ...] = ()
+    default: bool = False
 
 
 class _Compiled:
@@ -222,7 +225,7 @@ class Engine:
             return _ruled(rule, f"this {tool_name} call")
         if tool_name in NO_PERMISSION_TOOLS:
             return Decision("allow", None, f"{tool_name} needs no permission: it acts only on the session itself")
-        return Decision("ask", None, f"no allow rule covers {tool_name}")
+        return Decision("ask", None, f"no allow rule covers {tool_name}", default=True)
 
     def _decide_web(self, tool_input: Mapping[str, object], level: _Level) -> Decision:
         host = url_host(tool_input.get("url"))
@@ -232,7 +235,7 @@ class Engine:
             rule = rule or next((c.rule for c in self._domains[kind] if c.test is not None and c.test(host)), None)
             if rule is not None:
                 return _ruled(rule, what)
-        return Decision("ask", None, f"no allow rule covers {what}")
+        return Decision("ask", None, f"no allow rule covers {what}", default=True)
 
     def _decide_file(self, tool_name: str, tool_input: Mapping[str, object], level: _Level) -> Decision:
         raw = self._target(tool_name, tool_input)
@@ -256,7 +259,7 @@ class Engine:
             return _ruled(rule, what)
         if not writes and self._inside_cwd(paths):
             return Decision("allow", None, f"{tool_name} only reads, and {lexical} is inside the working folder")
-        return Decision("ask", None, f"no allow rule covers {what}")
+        return Decision("ask", None, f"no allow rule covers {what}", default=True)
 
     def _target(self, tool_name: str, tool_input: Mapping[str, object]) -> str | None:
         field = _PATH_FIELDS.get(tool_name, "file_path")
@@ -297,7 +300,8 @@ class Engine:
         decision = self._bash_rules(command, parsed, tool_input, level)
         if self._analyzer is not None and decision.behavior != "deny" and parsed is not None:
             verdict = self._analyzer(parsed)
-            if verdict is not None and STRICTNESS.get(verdict[0], 2) > STRICTNESS[decision.behavior]:
+            stricter = verdict is not None and STRICTNESS.get(verdict[0], 2) > STRICTNESS[decision.behavior]
+            if verdict is not None and (stricter or decision.default and verdict[0] == decision.behavior):
                 behavior = verdict[0] if verdict[0] in STRICTNESS else "deny"
                 decision = Decision(behavior, None, verdict[1])
         return decision
@@ -419,7 +423,8 @@ class Engine:
             command = part.command
             rule = whole or self._bash["allow"].match(allow_text(command))
             if rule is None and not (builtins_ok and self._read_only(command, resolve)) and not _plain(command):
-                return Decision("ask", None, _uncovered(command, compound, builtins_ok), part=command.text)
+                return Decision("ask", None, _uncovered(command, compound, builtins_ok), part=command.text,
+                                default=True)
             why = self._unapproved_write(part)
             if why is not None:
                 return Decision("ask", None, why, part=command.text)
