@@ -135,3 +135,10 @@ def test_hook_defers_what_no_rule_check_or_finding_asked_for(project: Path) -> N
     for command in ("git push origin dev", "npx some-unknown-package-xyz", "echo x > .git/config"):
         status, answer, _ = _hook(_event("Bash", {"command": command}, project), project)
         assert (status, answer["permissionDecision"]) == (0, "ask"), command
+
+
+def test_check_warns_about_rules_that_never_match(tmp_path: Path) -> None:
+    (tmp_path / "ringfence.toml").write_text('[permissions]\nallow = ["Write(src/**)"]\n')
+    proc = _ringfence("check", "--", "ls", cwd=tmp_path)
+    assert proc.returncode == 0
+    assert "warning" in proc.stderr and "Write(src/**)" in proc.stderr

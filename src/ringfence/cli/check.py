@@ -57,7 +57,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     else:
         raise UsageError("nothing to check", hint="ringfence check -- 'git push origin main'  or  "
                          "ringfence check --tool Read --input '{\"file_path\": \"/etc/passwd\"}'")
-    decision = _engine(args, cwd).decide(tool, tool_input)
+    engine = _engine(args, cwd)
+    for warning in engine.warnings:  # rules that never match, or that ringfence does not model
+        print(f"ringfence: warning: {warning}", file=sys.stderr)
+    decision = engine.decide(tool, tool_input)
     if args.json:
         print(json.dumps(_as_json(decision)))
     else:
