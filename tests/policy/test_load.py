@@ -7,26 +7,9 @@ from pathlib import Path
 import pytest
 
 from ringfence.errors import ExitCode, PolicyError
-from ringfence.policy import Overrides, UnixSockets, load_policy
+from ringfence.policy import Overrides, UnixSockets
 
-
-def write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    return path
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, Path]:
-    home = tmp_path / "home"
-    ws = tmp_path / "ws"
-    home.mkdir()
-    ws.mkdir()
-    return {"home": home, "ws": ws, "managed": tmp_path / "etc" / "policy.toml"}
-
-
-def load(env: dict[str, Path], **kw: object):  # type: ignore[no-untyped-def]
-    return load_policy(cwd=env["ws"], home=env["home"], managed=env["managed"], **kw)  # type: ignore[arg-type]
+from .conftest import load, write
 
 
 def test_contract_example(env: dict[str, Path]) -> None:

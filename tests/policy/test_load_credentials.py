@@ -12,7 +12,10 @@ from pathlib import Path
 import pytest
 
 from ringfence.errors import ExitCode, PolicyError
-from ringfence.policy import Credential, Gateway, Policy, RequestRule, load_policy
+from ringfence.policy import Credential, Gateway, RequestRule, load_policy
+
+from . import conftest
+from .conftest import load
 
 CONTRACT = """
 [[credentials]]
@@ -45,28 +48,7 @@ rate    = { "api.anthropic.com" = "120/min" }
 
 
 def write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(text))
-    return path
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, Path]:
-    home = tmp_path / "home"
-    ws = tmp_path / "ws"
-    home.mkdir()
-    ws.mkdir()
-    return {
-        "home": home,
-        "ws": ws,
-        "managed": tmp_path / "etc" / "policy.toml",
-        "project": ws / "ringfence.toml",
-        "user": home / ".config/ringfence/policy.toml",
-    }
-
-
-def load(env: dict[str, Path]) -> Policy:
-    return load_policy(cwd=env["ws"], home=env["home"], managed=env["managed"])
+    return conftest.write(path, textwrap.dedent(text))
 
 
 def test_contract_example(env: dict[str, Path]) -> None:

@@ -7,26 +7,9 @@ from pathlib import Path
 import pytest
 
 from ringfence.errors import PolicyError
-from ringfence.policy import PermissionEntry, PermissionsPolicy, load_policy
+from ringfence.policy import PermissionEntry, PermissionsPolicy
 
-
-def write(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    return path
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, Path]:
-    home = tmp_path / "home"
-    ws = tmp_path / "ws"
-    home.mkdir()
-    ws.mkdir()
-    return {"home": home, "ws": ws, "managed": tmp_path / "etc" / "policy.toml"}
-
-
-def load(env: dict[str, Path]):  # type: ignore[no-untyped-def]
-    return load_policy(cwd=env["ws"], home=env["home"], managed=env["managed"])
+from .conftest import load, write
 
 
 def test_no_permissions_section(env: dict[str, Path]) -> None:
