@@ -262,10 +262,7 @@ def test_sni_that_differs_from_the_connect_target_fails_the_handshake(
     terminating: Callable[..., Terminating], origin: Origin, pki: TestPki
 ) -> None:
     proxy = terminating(_policy(pki))
-    sock = socket.create_connection(("127.0.0.1", proxy.port), timeout=10)
-    with sock:
-        sock.sendall(f"CONNECT 127.0.0.1:{origin.port} HTTP/1.1\r\nHost: 127.0.0.1:{origin.port}\r\n\r\n".encode())
-        assert sock.recv(4096).startswith(b"HTTP/1.1 200")
+    with _tunnel(proxy.port, f"127.0.0.1:{origin.port}") as sock:
         context = ssl.create_default_context(cafile=proxy.bundle)
         context.check_hostname = False
         with pytest.raises(ssl.SSLError):
@@ -355,10 +352,7 @@ def test_server_sent_events_pass_through_without_buffering(
     proxy = terminating(_policy(pki))
     # The second event comes 30 s after the first: if the proxy buffered the stream (or held
     # it for the scrub), the first one would not arrive within the 10 s this test waits.
-    sock = socket.create_connection(("127.0.0.1", proxy.port), timeout=10)
-    with sock:
-        sock.sendall(f"CONNECT 127.0.0.1:{origin.port} HTTP/1.1\r\n\r\n".encode())
-        assert sock.recv(4096).startswith(b"HTTP/1.1 200")
+    with _tunnel(proxy.port, f"127.0.0.1:{origin.port}") as sock:
         context = ssl.create_default_context(cafile=proxy.bundle)
         with context.wrap_socket(sock, server_hostname="127.0.0.1") as tls:
             tls.sendall(b"GET /sse?n=2&delay=30 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
