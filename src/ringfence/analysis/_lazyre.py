@@ -13,42 +13,38 @@ import re
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
+    from typing import Any
 
 
 class LazyPattern:
-    """The parts of ``re.Pattern`` the analysis uses, compiling on first call."""
+    """The parts of ``re.Pattern`` the analysis uses, compiling on first use. The first
+    look-up of any of them compiles the pattern and puts the compiled pattern's own bound
+    methods on the instance, so later calls cost what a compiled pattern's do."""
 
-    __slots__ = ("_compiled", "_flags", "_source")
+    _METHODS = ("search", "match", "fullmatch", "finditer", "findall", "sub")
+
+    if TYPE_CHECKING:
+        compiled: re.Pattern[str]
+
+        def search(self, string: str) -> re.Match[str] | None: ...
+        def match(self, string: str) -> re.Match[str] | None: ...
+        def fullmatch(self, string: str) -> re.Match[str] | None: ...
+        def finditer(self, string: str) -> Iterator[re.Match[str]]: ...
+        def findall(self, string: str) -> list[str]: ...
+        def sub(self, repl: str | Callable[[re.Match[str]], str], string: str, count: int = 0) -> str: ...
 
     def __init__(self, source: str, flags: int = 0) -> None:
         self._source = source
         self._flags = flags
-        self._compiled: re.Pattern[str] | None = None
 
-    @property
-    def compiled(self) -> re.Pattern[str]:
-        compiled = self._compiled
-        if compiled is None:
-            compiled = self._compiled = re.compile(self._source, self._flags)
-        return compiled
-
-    def search(self, string: str) -> re.Match[str] | None:
-        return self.compiled.search(string)
-
-    def match(self, string: str) -> re.Match[str] | None:
-        return self.compiled.match(string)
-
-    def fullmatch(self, string: str) -> re.Match[str] | None:
-        return self.compiled.fullmatch(string)
-
-    def finditer(self, string: str) -> Iterator[re.Match[str]]:
-        return self.compiled.finditer(string)
-
-    def findall(self, string: str) -> list[str]:
-        return self.compiled.findall(string)
-
-    def sub(self, repl: str | Callable[[re.Match[str]], str], string: str, count: int = 0) -> str:
-        return self.compiled.sub(repl, string, count)
+    def __getattr__(self, name: str) -> Any:  # only called for what the instance lacks
+        if name != "compiled" and name not in self._METHODS:
+            raise AttributeError(name)
+        compiled = re.compile(self._source, self._flags)
+        self.compiled = compiled
+        for method in self._METHODS:
+            setattr(self, method, getattr(compiled, method))
+        return getattr(self, name)
 
 
 def lazy(source: str, flags: int = 0) -> LazyPattern:

@@ -78,6 +78,23 @@ class Redirect:
     written: str = ""  # the target as written, quotes removed, expansions as source
 
 
+class _once:  # a decorator, like property (hence the lower-case name)
+    """A computed attribute kept in the instance after its first use (not a field, so not
+    compared or hashed). Every risk rule asks each command its ``name``: after the first
+    time, that is a plain attribute look-up, with no function call."""
+
+    def __init__(self, compute: Callable[[Any], Any]) -> None:
+        self.compute = compute
+        self.attr = compute.__name__
+        self.__doc__ = compute.__doc__
+
+    def __get__(self, obj: object, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        value = obj.__dict__[self.attr] = self.compute(obj)
+        return value
+
+
 @record
 class SimpleCommand:
     """One command that would run, wrappers and leading assignments removed."""
@@ -93,15 +110,10 @@ class SimpleCommand:
     pipeline: int = -1  # which pipeline (numbered in the parse) it is a stage of, or -1
     stage: int = -1  # its stage in that pipeline: stage 0 writes into stage 1
 
-    @property
+    @_once
     def name(self) -> str:
         """The basename of argv[0] (``/bin/rm`` -> ``rm``), so rules match both (#11662)."""
-        cache = self.__dict__
-        name = cache.get("_name")
-        if name is None:  # every risk rule asks: compute once (not a field, so not compared)
-            name = (self.argv[0].rpartition("/")[2] or self.argv[0]) if self.argv else ""
-            cache["_name"] = name
-        return name
+        return (self.argv[0].rpartition("/")[2] or self.argv[0]) if self.argv else ""
 
     @property
     def as_written(self) -> str:
