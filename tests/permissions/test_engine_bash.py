@@ -57,6 +57,19 @@ ASSIGNMENTS = [
     ({}, "PATH=.:$PATH; ls", "ask"),
 ]
 
+# Variables the command sets itself are read through (analysis/_vars.py); an allow needs
+# every value the variable may hold to match, and a value from outside keeps it computed.
+VARIABLES = [
+    ({"allow": ("Bash(rm -rf build)",)}, "d=build; rm -rf $d", "allow"),
+    ({"allow": ("Bash(rm -rf build)",)}, "d=build; [ -n \"$X\" ] && d=src; rm -rf $d", "ask"),
+    ({"allow": ("Bash(rm -rf build)",)}, "rm -rf $d; d=build", "ask"),
+    ({"allow": ("Bash(rm -rf build)",)}, "d=build; read d; rm -rf $d", "ask"),
+    ({"allow": ("Bash(rm -rf build)",)}, "D=build; rm -rf $D", "ask"),  # D=: an upper-case name needs a rule
+    (RM, "X=rm; for a in b; do $X -rf $a; done", "deny"),
+    ({"deny": ("Bash(curl:*)",), "allow": ("Bash(echo:*)",)}, "for c in echo curl; do $c x; done", "deny"),
+    ({"allow": ("Bash(echo:*)",)}, "for c in echo eval; do $c x; done", "ask"),  # eval: table off
+]
+
 # #92542: any wrapper outside the 8-item strip list evaded deny rules.
 WRAPPERS = [
     # the strip list itself
@@ -290,7 +303,7 @@ PARAMS = [
 
 @pytest.mark.parametrize(
     ("rules", "command", "expected"),
-    COMPOUND + ASSIGNMENTS + WRAPPERS + HIDDEN + ABSOLUTE + PRECEDENCE + FALSE_POSITIVES + STATIC + REDIRECTS + READ_ONLY,
+    COMPOUND + ASSIGNMENTS + VARIABLES + WRAPPERS + HIDDEN + ABSOLUTE + PRECEDENCE + FALSE_POSITIVES + STATIC + REDIRECTS + READ_ONLY,
 )
 def test_bash(rules: dict[str, tuple[str, ...]], command: str, expected: str) -> None:
     check(rules, command, expected)

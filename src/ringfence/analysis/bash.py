@@ -24,7 +24,9 @@ What the walk keeps (issue 4 §2 and the bypasses in anthropics/claude-code #495
   needs no permission is the engine's call).
 
 Words lose their quotes (``'a b'`` -> ``a b``); an expansion keeps its source text
-(``"$HOME/x"`` -> ``$HOME/x``). ``argv`` can be empty: a bare assignment (``X=1``), a
+(``"$HOME/x"`` -> ``$HOME/x``), except a variable the command line sets itself
+(``F=~/.ssh/id_rsa; cat $F``, ``for f in a b; do rm $f; done``): the walk reads it through,
+emitting the command once per value it may hold (``_vars`` says when that is sound). ``argv`` can be empty: a bare assignment (``X=1``), a
 redirect with no command (``> f``, ``$(< f)``) is still reported, so its write, read or
 value is not lost. Commands come outer first: ``bash -c 'x' $(y)`` gives bash, x, y.
 
@@ -49,7 +51,7 @@ from __future__ import annotations
 import re
 
 from ringfence._struct import record
-from ringfence.analysis import _inline, _wrappers
+from ringfence.analysis import _inline, _vars, _wrappers
 from ringfence.analysis._lazyre import lazy
 
 TYPE_CHECKING = False  # see ringfence._struct: typing is not imported at run time
@@ -110,10 +112,17 @@ class SimpleCommand:
     pipeline: int = -1  # which pipeline (numbered in the parse) it is a stage of, or -1
     stage: int = -1  # its stage in that pipeline: stage 0 writes into stage 1
 
-    @_once
-    def name(self) -> str:
-        """The basename of argv[0] (``/bin/rm`` -> ``rm``), so rules match both (#11662)."""
-        return (self.argv[0].rpartition("/")[2] or self.argv[0]) if self.argv else ""
+    if TYPE_CHECKING:
+
+        @property
+        def name(self) -> str: ...
+
+    else:
+
+        @_once
+        def name(self) -> str:
+            """The basename of argv[0] (``/bin/rm`` -> ``rm``), so rules match both (#11662)."""
+            return (self.argv[0].rpartition("/")[2] or self.argv[0]) if self.argv else ""
 
     @property
     def as_written(self) -> str:
@@ -232,6 +241,8 @@ _ALL_ARGS = lazy(r"^\$(?:[@*]|\{[@*]\}|\{\w+\[[@*]\]\})$")
 _BRACE = lazy(r"\{[^{}\s]*(?:,|\.\.)[^{}\s]*\}")
 _GLOB = frozenset("*?[")
 _PLAIN = lazy(r"^[\w./@%+=:,-]+$")
+_SPLITS = frozenset(" \t\n")
+_MAX_COMBINATIONS = 16  # a command emitted once per combination of its variables' values
 
 
 class _Word:
@@ -369,6 +380,8 @@ class _Walk:
         self.commands: list[SimpleCommand] = []
         self.problems: list[str] = []
         self._pipelines = 0
+        self._vars: dict[str, _vars.Var] = {}  # what the source being walked sets (see _vars)
+        self._bound: dict[str, str | None] = {}  # values fixed while a command is emitted per value
 
     def problem(self, sentence: str) -> None:
         if sentence not in self.problems:
@@ -386,7 +399,12 @@ class _Walk:
             self._parse_error(root, env)
         elif _dropped_text(root, data):
             self.problem(_NOT_UNDERSTOOD)
-        self.node(root, env)
+        saved = self._vars, self._bound
+        self._vars, self._bound = _vars.scan(root, text), {}
+        try:
+            self.node(root, env)
+        finally:
+            self._vars, self._bound = saved
 
     def _parse_error(self, root: Node, env: _Env) -> None:
         where = _first_error(root)
@@ -647,6 +665,61 @@ class _Walk:
     # -- simple commands ---------------------------------------------------------------
 
     def command(
+        self, node: Node, env: _Env, spilled: list[Node] | None = None, lost: list[_Word] | None = None
+    ) -> None:
+        """One simple command; once per possible value of the variables it uses that the
+        command line itself sets (``for f in a b; do rm $f; done``: ``rm a``, ``rm b``)."""
+        combinations = self._combinations(node) if self._vars else None
+        if combinations is None:
+            self._command(node, env, spilled, lost)
+            return
+        saved = self._bound
+        try:
+            for values in combinations:
+                self._bound = {**saved, **values}
+                self._command(node, env, spilled, lost)
+        finally:
+            self._bound = saved
+
+    def _combinations(self, node: Node) -> list[dict[str, str | None]] | None:
+        """Each assignment of values to the variables ``node`` uses that have more than one
+        possible value here, or None when there are none (or too many combinations)."""
+        choices: dict[str, list[str | None]] = {}
+        stack = list(node.named_children)
+        while stack:
+            item = stack.pop()
+            kind = item.type
+            if kind == "simple_expansion" or kind == "expansion":
+                name = _vars.reference(item)
+                var = self._vars.get(name) if name is not None and name not in self._bound else None
+                if var is not None and name is not None and name not in choices:
+                    found = var.candidates(item.start_byte)
+                    if len(found) > 1:
+                        choices[name] = found
+            elif kind not in _LEAVES:
+                stack.extend(item.named_children)
+        if not choices:
+            return None
+        combinations: list[dict[str, str | None]] = [{}]
+        for name, values in choices.items():
+            combinations = [{**done, name: value} for done in combinations for value in values]
+            if len(combinations) > _MAX_COMBINATIONS:
+                return None
+        return combinations
+
+    def _expand(self, node: Node) -> str | None:
+        """The value of ``$NAME`` here if it is known for sure (or fixed by ``command``)."""
+        name = _vars.reference(node)
+        if name is None:
+            return None
+        if name in self._bound:
+            return self._bound[name]
+        var = self._vars.get(name)
+        if var is None or var.unknown or len(var.values) != 1 or not var.surely_set(node.start_byte):
+            return None
+        return var.values[0]
+
+    def _command(
         self, node: Node, env: _Env, spilled: list[Node] | None = None, lost: list[_Word] | None = None
     ) -> None:
         assignments: list[tuple[str, str]] = []
@@ -915,6 +988,11 @@ class _Walk:
             self.problem("It uses ANSI-C quoting ($'...'), which can hide characters.")
             return _Word(_decode_ansi_c(text[2:-1]))
         if kind in _EXPANSIONS:
+            value = self._expand(node) if self._vars and kind != "command_substitution" else None
+            if value is not None and not _SPLITS & set(value):  # unquoted: "a b" would split
+                word = _Word(value)
+                word.glob = any(c in _GLOB for c in value)
+                return word
             word = _Word(text, True)
             word.single = True
             word.flag = bool(_ALL_ARGS.match(text))
@@ -944,6 +1022,12 @@ class _Walk:
             if child.type not in _EXPANSIONS:
                 continue  # string_content: taken from the source below, whitespace and all
             literal = _unescape_double(text[position - base : child.start_byte - base])
+            value = self._expand(child) if self._vars and child.type != "command_substitution" else None
+            if value is not None:  # a variable the command set: its text, in place
+                static += literal + value
+                parts += (literal, value)
+                position = child.end_byte
+                continue
             static += literal
             if head is None:
                 head = static

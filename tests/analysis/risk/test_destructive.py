@@ -6,6 +6,8 @@ from tests.analysis.risk._table import check_benign, check_dangerous
 
 DANGEROUS = [
     ("rm -rf /", "RF-DEST-001"),
+    ("T=/; rm -rf $T", "RF-DEST-001"),  # a value the command sets itself
+    ("D=build; [ -n \"$CI\" ] || D=~; rm -rf \"$D\"", "RF-DEST-001"),  # every value it may hold
     ("rm -rf /*", "RF-DEST-001"),
     ("rm -fr ~", "RF-DEST-001"),
     ("rm -rf ~/", "RF-DEST-001"),
@@ -66,6 +68,8 @@ DANGEROUS = [
 ]
 
 BENIGN = [
+    'OUT=build; rm -rf "$OUT" && mkdir -p "$OUT"',
+    "for d in build dist .pytest_cache; do rm -rf \"$d\"; done",
     "rm -rf node_modules build dist",
     "cd build && rm -rf *",
     "cd ~/projects/app && rm -rf ./dist",
