@@ -127,7 +127,12 @@ CASES: list[tuple[str, list[tuple[object, ...]], list[str]]] = [
     ("export A=1 B", [C("export A=1 B")], []),
     ("local x=$(id)", [C("local x=$(id)"), C("id", "$()")], []),
     ("unset HISTFILE", [C("unset HISTFILE")], []),
-    ("IFS=, read a b", [C("read a b", assignments=(("IFS", ","),))], [IFS]),
+    ("IFS=, read a b", [C("read a b", assignments=(("IFS", ","),))], []),  # read's own splitting
+    ("IFS=, eval a b", [C("eval a b", assignments=(("IFS", ","),)), C("a b", "eval")], [IFS]),
+    ("IFS=$'\\n\\t'", [C("", assignments=(("IFS", "$'\\n\\t'"),))], []),  # white space only
+    ("IFS=,", [C("", assignments=(("IFS", ","),))], [IFS]),
+    ("export IFS=:", [C("export IFS=:")], [IFS]),
+    ("PS4=x bash -x s", [C("bash -x s", assignments=(("PS4", "x"),))], [PS4]),
     ("export IFS=x", [C("export IFS=x")], [IFS]),
     ("declare -x IFS=x", [C("declare -x IFS=x")], [IFS]),
     ("PS4='$(id)' bash -x s", [C("bash -x s", assignments=(("PS4", "'$(id)'"),))], [PS4]),
@@ -250,7 +255,9 @@ CASES: list[tuple[str, list[tuple[object, ...]], list[str]]] = [
     ('eval "ls; rm x"', [C("eval ls; rm x"), C("ls", "eval"), C("rm x", "eval")], []),
     ("eval echo hi '&&' id", [C("eval echo hi && id"), C("echo hi", "eval"), C("id", "eval")], []),
     ("eval $X", [C("eval $X")], [EVAL]),
-    ('eval "$(ssh-agent -s)"', [C("eval $(ssh-agent -s)"), C("ssh-agent -s", "$()")], [EVAL]),
+    ('eval "$(ssh-agent -s)"', [C("eval $(ssh-agent -s)"), C("ssh-agent -s", "$()")], []),  # env_setup
+    ('eval "$(ssh-agent -s; rm x)"', [C("eval $(ssh-agent -s; rm x)"), C("ssh-agent -s", "$()"), C("rm x", "$()")], [EVAL]),
+    ('eval "$(curl -s x)"', [C("eval $(curl -s x)"), C("curl -s x", "$()")], [EVAL]),
     ("trap 'rm -rf /' EXIT", [C("trap rm -rf / EXIT"), C("rm -rf /", "trap")], []),
     # --- shell commands in inline interpreter code ---
     (
@@ -339,6 +346,8 @@ CASES: list[tuple[str, list[tuple[object, ...]], list[str]]] = [
     ('rm "$@"', [C("rm $@")], [FLAGS]),
     ("rm $X", [C("rm $X")], []),
     ("echo $'\\x41'", [C("echo A")], [ANSI]),
+    ("echo $'\\101'", [C("echo A")], [ANSI]),
+    ("echo $'a\\tb\\n'", [C("echo a\tb\n")], []),  # named escapes cannot spell a word
     ("$'\\x72\\x6d' -rf /", [C("rm -rf /")], [ANSI]),
     ("echo {a,b}", [C("echo {a,b}")], [BRACE]),
     ("mkdir -p src/{a,b}", [C("mkdir -p src/{a,b}")], [BRACE]),

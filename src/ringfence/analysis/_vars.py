@@ -113,6 +113,9 @@ def scan(root: Node, text: str) -> dict[str, Var]:
             for child in node.named_children:
                 table.setdefault(_text(child), Var()).unknown = True
         stack.extend(reversed(node.named_children))  # source order: values listed as written
+    ifs = table.get("IFS")
+    if ifs is not None and (ifs.unknown or any(v.strip(" \t\n") for v in ifs.values)):
+        return {}  # IFS=, splits x,y where the default would not: values would not be read right
     for name in named_by:  # a name that may be anything, or eval, may set anything
         var = table.get(name)
         if var is None or var.unknown or any(v.rpartition("/")[2] in _OPAQUE for v in var.values):

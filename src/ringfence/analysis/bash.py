@@ -285,6 +285,7 @@ def _unescape_double(text: str) -> str:
 
 
 _ANSI_SIMPLE = {"a": "\a", "b": "\b", "e": "\x1b", "E": "\x1b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
+_ANSI_HIDING = lazy(r"\\(?:[xuUc]|[0-7])")
 _ANSI = lazy(r"\\(x[0-9a-fA-F]{1,2}|u[0-9a-fA-F]{1,4}|U[0-9a-fA-F]{1,8}|[0-7]{1,3}|c.|.)", re.DOTALL)
 
 
@@ -370,6 +371,7 @@ class _Unwrapped:
 _SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ksh", "mksh", "ash", "yash", "posh", "rbash", "fish", "csh", "tcsh"})
 _DECLARATIONS = frozenset({"export", "declare", "typeset", "local", "readonly"})
 _DANGEROUS_VARIABLES = frozenset({"IFS", "PS4"})
+_IFS_USERS = frozenset({"eval", "source", ".", "exec", "command", "builtin"})  # run words split by IFS
 _EXEC_FLAGS = frozenset({"-exec", "-execdir", "-ok", "-okdir"})
 _WRITE_OPS = frozenset({">", ">>", "&>", "&>>", ">|"})
 _LEAVES = frozenset({"word", "number", "raw_string", "string_content", "variable_name", "ansi_c_string", "comment"})
@@ -484,13 +486,20 @@ class _Walk:
         self._emit_plain((), pairs, env.redirects, env)
         self.substitutions(node, env)
 
-    def _assignment(self, node: Node) -> tuple[str, str]:
+    def _assignment(self, node: Node, prefix: bool = False) -> tuple[str, str]:
+        """``(name, value as written)``. ``PS4`` is a problem (``set -x`` runs its ``$( )``);
+        so is an ``IFS`` of anything but white space, except as a command's prefix
+        (``IFS=, read -r a b``: that command's own splitting; checked in ``_command``)."""
         name_node = node.child_by_field_name("name")
         name = _text(name_node) if name_node is not None else _text(node).partition("=")[0]
-        if name in _DANGEROUS_VARIABLES:
-            self.problem(f"It assigns {name}, which changes how bash splits or traces commands.")
         value = node.child_by_field_name("value")
-        return name, _text(value) if value is not None else ""
+        written = _text(value) if value is not None else ""
+        if name in _DANGEROUS_VARIABLES and not (name == "IFS" and (prefix or whitespace_value(written))):
+            self._assigns(name)
+        return name, written
+
+    def _assigns(self, name: str) -> None:
+        self.problem(f"It assigns {name}, which changes how bash splits or traces commands.")
 
     def declaration(self, node: Node, env: _Env) -> None:
         """``export A=1``, ``local x``, ``declare -x IFS=...``, ``unset X``: argv of words."""
@@ -733,7 +742,7 @@ class _Walk:
             field = node.field_name_for_child(index)
             kind = child.type
             if kind == "variable_assignment" and not words:
-                assignments.append(self._assignment(child))
+                assignments.append(self._assignment(child, prefix=True))
                 extra.append(child)
             elif field == "redirect" or kind in ("file_redirect", "herestring_redirect"):
                 redirect = self._redirect(child, spill)
@@ -751,6 +760,8 @@ class _Walk:
                 last_end = child.end_byte
                 extra.append(child)
         words += [self._word(n) for n in spill + (spilled or [])] + (lost or [])
+        if any(n == "IFS" for n, _ in assignments) and (not words or words[0].value.rpartition("/")[2] in _IFS_USERS):
+            self._assigns("IFS")  # `IFS=, eval ...` splits what eval runs
         emitted = self._emit(words, tuple(assignments), tuple(redirects), env)
         for child in extra:
             self._walk_word_node(child, env)
@@ -863,7 +874,8 @@ class _Walk:
         if name in _SHELLS:
             self._shell(command, words, env)
         elif name == "eval":
-            self._run_string(words[1:], env.nested("eval", env.wrappers), "eval")
+            if not env_setup(command.argv[1:]):  # eval "$(ssh-agent -s)": its $( ) is walked
+                self._run_string(words[1:], env.nested("eval", env.wrappers), "eval")
         elif name == "find":
             self._find(words, env)
         elif name == "trap":
@@ -985,7 +997,8 @@ class _Walk:
         if kind == "concatenation":
             return self._concatenation(node)
         if kind == "ansi_c_string":
-            self.problem("It uses ANSI-C quoting ($'...'), which can hide characters.")
+            if _ANSI_HIDING.search(text):  # \n, \t, \e... cannot spell a word; \x72 can
+                self.problem("It uses ANSI-C quoting ($'...') with character codes, which can hide characters.")
             return _Word(_decode_ansi_c(text[2:-1]))
         if kind in _EXPANSIONS:
             value = self._expand(node) if self._vars and kind != "command_substitution" else None
@@ -1232,6 +1245,48 @@ def _reads_script_from_stdin(command: SimpleCommand) -> bool:
             continue
         break
     return i >= len(argv)
+
+
+def whitespace_value(written: str) -> bool:
+    """Whether an assignment's value, as written, is empty or only white space
+    (``IFS=``, ``IFS=$'\\n'``, ``IFS=$' \\t\\n'``, ``IFS=" "``)."""
+    if written.startswith("$'") and written.endswith("'") and len(written) >= 3:
+        body = written[2:-1]
+        for escape in ("\\n", "\\t", " "):
+            body = body.replace(escape, "")
+        return not body
+    if len(written) >= 2 and written[0] == written[-1] and written[0] in "'\"":
+        written = written[1:-1]
+    return not written.strip(" \t\n")
+
+
+# Commands whose output is made to be eval'd by a shell: environment set-up of tools the
+# user installed (``eval "$(ssh-agent -s)"``, ``eval "$(pyenv init -)"``). Exact argv only.
+_ENV_SETUP = frozenset(
+    {
+        "ssh-agent", "ssh-agent -s", "pyenv init -", "pyenv init --path", "pyenv init - bash",
+        "pyenv virtualenv-init -", "rbenv init -", "rbenv init - bash", "nodenv init -", "goenv init -",
+        "jenv init -", "direnv hook bash", "direnv export bash", "brew shellenv",
+        "/opt/homebrew/bin/brew shellenv", "/home/linuxbrew/.linuxbrew/bin/brew shellenv",
+        "/usr/local/bin/brew shellenv", "conda shell.bash hook", "opam env", "dircolors", "dircolors -b",
+        "starship init bash", "zoxide init bash", "fnm env", "fnm env --use-on-cd", "mise activate bash",
+        "luarocks path", "minikube docker-env", "poetry env activate", "pixi shell-hook",
+    }  # fmt: skip
+)
+
+
+def env_setup(words: tuple[str, ...]) -> bool:
+    """Whether ``eval``'s words are exactly one ``$(tool ...)`` of ``_ENV_SETUP``."""
+    if len(words) != 1:
+        return False
+    word = words[0]
+    if word.startswith("$(") and word.endswith(")"):
+        inner = word[2:-1]
+    elif len(word) > 2 and word[0] == word[-1] == "`":
+        inner = word[1:-1]
+    else:
+        return False
+    return " ".join(inner.split()) in _ENV_SETUP
 
 
 _HANDLERS: dict[str, Callable[[_Walk, Node, _Env], None]] = {

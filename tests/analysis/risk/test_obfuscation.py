@@ -25,7 +25,8 @@ DANGEROUS = [
     ("source $SCRIPT", "RF-OBF-003"),
     ("$'\\x72\\x6d' -rf /tmp/x", "RF-OBF-004"),
     ("echo $'\\162\\155'", "RF-OBF-004"),
-    ("IFS=, read -r a b", "RF-OBF-005"),
+    ("IFS=, eval a b", "RF-OBF-005"),
+    ("IFS=,; set -- $x", "RF-OBF-005"),
     ("export IFS=x", "RF-OBF-005"),
     ("cat${IFS}/etc/passwd", "RF-OBF-005"),
     ("PS4='$(id)' bash -x script", "RF-OBF-005"),
@@ -39,6 +40,12 @@ DANGEROUS = [
 ]
 
 BENIGN = [
+    "while IFS= read -r line; do echo \"$line\"; done < files.txt",
+    "IFS=, read -r name value <<< \"$row\"",
+    "set -euo pipefail; IFS=$'\\n\\t'",
+    'eval "$(ssh-agent -s)" && ssh-add -l',
+    'eval "$(pyenv init -)"',
+    "printf $'\\e[1mbold\\e[0m\\n'",
     "base64 -d secret.b64 > out.bin",
     "echo aGk= | base64 -d",
     "base64 file.bin",

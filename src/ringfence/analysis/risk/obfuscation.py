@@ -11,9 +11,12 @@ denied; the rest is asked.
 - RF-OBF-002 (CRITICAL): a shell, ``eval`` or interpreter running decoded text through
   ``$( )`` or ``<( )`` (``eval "$(echo ... | base64 -d)"``).
 - RF-OBF-003 (HIGH): ``eval``, ``bash -c`` or ``source`` of a string only known at run time
-  (``eval $X``, ``eval "$cmd"``).
+  (``eval $X``, ``eval "$cmd"``); not the shell set-up of installed tools that is made to be
+  eval'd (``eval "$(ssh-agent -s)"``, ``eval "$(pyenv init -)"``: ``bash.env_setup``).
 - RF-OBF-004 (HIGH): hex, octal or Unicode escapes in ``$'...'`` strings.
-- RF-OBF-005 (HIGH): ``IFS`` or ``PS4`` assigned, or ``${IFS}`` used as a space.
+- RF-OBF-005 (HIGH): ``PS4`` assigned, ``IFS`` assigned anything but white space (``IFS=,``;
+  not ``IFS=$'\n\t'``, nor ``IFS= read -r line``, one command's own splitting), or
+  ``${IFS}`` used as a space.
 - RF-OBF-006 (HIGH): invisible, direction-changing or look-alike Unicode characters.
 - RF-OBF-007 (HIGH): a command name computed at run time or written as a glob.
 """
@@ -23,6 +26,7 @@ from __future__ import annotations
 import re
 
 from ringfence.analysis._lazyre import lazy
+from ringfence.analysis.bash import env_setup, whitespace_value
 from ringfence.analysis.risk import Severity, parsed_rule, rule
 from ringfence.analysis.risk._words import INTERPRETERS, SHELLS, reads_stdin_script
 
@@ -97,7 +101,7 @@ def decoded_substitution(command: SimpleCommand) -> str | None:
 @rule("RF-OBF-003", Severity.HIGH, "eval, bash -c or source of a string only known at run time.")
 def eval_computed(command: SimpleCommand) -> str | None:
     name, argv = command.name, command.argv
-    if name == "eval" and any("$" in a or "`" in a for a in argv[1:]):
+    if name == "eval" and any("$" in a or "`" in a for a in argv[1:]) and not env_setup(argv[1:]):
         return "`eval` runs a string only known at run time."
     if name in SHELLS and "-c" in argv:
         string = argv[argv.index("-c") + 1] if argv.index("-c") + 1 < len(argv) else ""
@@ -119,10 +123,14 @@ def ansi_c_escapes(parsed: ParsedCommand) -> Iterator[tuple[int, str]]:
 @parsed_rule("RF-OBF-005", Severity.HIGH, "Assigns IFS or PS4, or uses ${IFS} as a space.")
 def ifs(parsed: ParsedCommand) -> Iterator[tuple[int, str]]:
     for index, command in enumerate(parsed.commands):
-        names = {n for n, _ in command.assignments}
-        if command.name in ("export", "declare", "typeset", "local", "readonly"):
-            names.update(a.partition("=")[0] for a in command.argv[1:] if "=" in a)
-        hit = names & {"IFS", "PS4"}
+        declares = command.name in ("export", "declare", "typeset", "local", "readonly")
+        pairs = list(command.assignments)
+        if declares:
+            pairs += [a.partition("=")[::2] for a in command.argv[1:] if "=" in a]
+        # IFS of white space (`IFS=$'\n\t'`), or as one command's prefix (`IFS= read -r l`),
+        # splits nothing in a surprising way; `eval` and `source` run words it splits
+        prefix = bool(command.argv) and not declares and command.name not in ("eval", "source", ".")
+        hit = {n for n, v in pairs if n == "PS4" or n == "IFS" and not (prefix or whitespace_value(v))}
         if hit:
             yield index, f"It changes {min(hit)}, which changes how bash splits or traces words."
     for index, command in enumerate(parsed.commands):
