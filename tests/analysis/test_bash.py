@@ -349,9 +349,16 @@ CASES: list[tuple[str, list[tuple[object, ...]], list[str]]] = [
     ("echo $'\\101'", [C("echo A")], [ANSI]),
     ("echo $'a\\tb\\n'", [C("echo a\tb\n")], []),  # named escapes cannot spell a word
     ("$'\\x72\\x6d' -rf /", [C("rm -rf /")], [ANSI]),
-    ("echo {a,b}", [C("echo {a,b}")], [BRACE]),
-    ("mkdir -p src/{a,b}", [C("mkdir -p src/{a,b}")], [BRACE]),
-    ("echo {1..3}", [C("echo {1..3}")], [BRACE]),
+    # brace expansion of literal words: the words bash makes; anything else is a problem
+    ("echo {a,b}", [C("echo a b")], []),
+    ("mkdir -p src/{a,b}", [C("mkdir -p src/a src/b")], []),
+    ("echo {1..3}", [C("echo 1 2 3")], []),
+    ("cp x.{js,ts} out/{a,b{c,d}}", [C("cp x.js x.ts out/a out/bc out/bd")], []),
+    ("rm -rf {/,x}", [C("rm -rf / x")], []),
+    ("echo {x} {} a{b", [C("echo {x} {} a{b")], []),
+    ("echo {1..100000}", [C("echo {1..100000}")], [BRACE]),
+    ('mkdir -p "$D"/{a,b}', [C("mkdir -p $D/{a,b}")], [BRACE]),
+    ("echo a\\{b,c}", [C("echo a{b,c}")], [BRACE]),
     ("/???/r? -rf /", [C("/???/r? -rf /")], [GLOB]),
     ("echo a\x07b", [C("echo a\x07b")], [CONTROL]),
     ("echo x\rrm -rf /", [C("echo x rm -rf /")], [CONTROL]),  # tree-sitter splits at \r; bash would not

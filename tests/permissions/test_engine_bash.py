@@ -202,7 +202,8 @@ FALSE_POSITIVES = [
 
 # Static checks that force "ask" [bin], and the reference's "always prompt" list.
 STATIC = [
-    (ECHO, "echo {a,b}", "ask"),
+    (ECHO, "echo {a,b}", "allow"),  # echo a b
+    (ECHO, "echo {a,$(id)}", "ask"),
     (ECHO, "echo $'\\x41'", "ask"),
     (RM, "$'\\x72m' -rf x", "deny"),  # decoded, so the rule still sees rm
     (ECHO, "echo a\x07b", "ask"),

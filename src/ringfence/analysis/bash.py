@@ -248,7 +248,7 @@ _MAX_COMBINATIONS = 16  # a command emitted once per combination of its variable
 class _Word:
     """A word after quote removal; ``computed`` when part of it is known only at run time."""
 
-    __slots__ = ("value", "computed", "flag", "glob", "single", "substitution")
+    __slots__ = ("value", "computed", "flag", "glob", "single", "substitution", "alternatives")
 
     def __init__(self, value: str, computed: bool = False) -> None:
         self.value = value
@@ -257,6 +257,7 @@ class _Word:
         self.glob = False  # unquoted glob characters
         self.single = False  # the whole word is one expansion ("$X", "$(cmd)")
         self.substitution = False  # contains $( ) or backticks
+        self.alternatives: list[str] | None = None  # the words its brace expansion makes
 
 
 def _unescape(text: str) -> str:
@@ -760,6 +761,10 @@ class _Walk:
                 last_end = child.end_byte
                 extra.append(child)
         words += [self._word(n) for n in spill + (spilled or [])] + (lost or [])
+        if any(w.alternatives for w in words):
+            if words[0].alternatives:  # {rm,-rf,/}: a command spelled as a brace expansion
+                self.problem("Its command is written as a brace expansion, which hides what runs.")
+            words = [_Word(a) if w.alternatives else w for w in words for a in (w.alternatives or [w.value])]
         if any(n == "IFS" for n, _ in assignments) and (not words or words[0].value.rpartition("/")[2] in _IFS_USERS):
             self._assigns("IFS")  # `IFS=, eval ...` splits what eval runs
         emitted = self._emit(words, tuple(assignments), tuple(redirects), env)
@@ -988,7 +993,7 @@ class _Walk:
             word = _Word(_unescape(text))
             word.glob = any(c in _GLOB for c in text)
             if "{" in text and _BRACE.search(text):
-                self.problem("It uses brace expansion, which turns one word into several.")
+                self._braces(word, text)
             return word
         if kind == "raw_string":
             return _Word(text[1:-1])
@@ -1018,8 +1023,9 @@ class _Walk:
                 else _Word(text)
             )
         if kind == "brace_expression":
-            self.problem("It uses brace expansion, which turns one word into several.")
-            return _Word(text)
+            word = _Word(text)
+            self._braces(word, text)
+            return word
         return _Word(text)
 
     def _string(self, node: Node, text: str) -> _Word:
@@ -1071,10 +1077,88 @@ class _Walk:
                     break
                 head += part.value
             word.flag = head.startswith("-") and "=" not in head
-        unquoted = "".join(_text(c) for c in node.named_children if c.type == "word")
+        unquoted = "".join(_text(c) for c in node.named_children if c.type in ("word", "brace_expression"))
         if "{" in unquoted and "}" in unquoted and ("," in unquoted or ".." in unquoted):
-            self.problem("It uses brace expansion, which turns one word into several.")
+            self._braces(word, _text(node))
         return word
+
+    def _braces(self, word: _Word, text: str) -> None:
+        """``src/{a,b}``: the words bash makes of it, for ``_command`` to use; a problem when
+        they cannot be known (quotes, escapes or expansions inside) or are too many."""
+        words = _expand_braces(text) if _BRACE_LITERAL.match(text) else None
+        if words is None:
+            self.problem("It uses brace expansion, which turns one word into several.")
+        elif len(words) > 1:
+            word.alternatives = words
+
+
+_BRACE_LITERAL = lazy(r"^[\w./@%+=:,~{}*?-]+$")  # nothing quoted, escaped or expanded
+_SEQUENCE = lazy(r"^(-?\d+)\.\.(-?\d+)(?:\.\.(-?\d+))?$|^([a-zA-Z])\.\.([a-zA-Z])$")
+_MAX_BRACE_WORDS = 64
+
+
+def _expand_braces(text: str) -> list[str] | None:
+    """Bash's brace expansion of an unquoted literal word (``a{b,c}d``, ``{1..3}``,
+    ``x{a,b{c,d}}``), or None past ``_MAX_BRACE_WORDS`` words."""
+    start = 0
+    while True:
+        i = text.find("{", start)
+        if i < 0:
+            return [text]
+        depth, j, commas = 0, i, []
+        while j < len(text):
+            if text[j] == "{":
+                depth += 1
+            elif text[j] == "}":
+                depth -= 1
+                if depth == 0:
+                    break
+            elif text[j] == "," and depth == 1:
+                commas.append(j)
+            j += 1
+        if j >= len(text):
+            return [text]  # no closing brace: all literal
+        body = text[i + 1 : j]
+        if commas:
+            bounds = [i, *commas, j]
+            parts = [text[a + 1 : b] for a, b in zip(bounds, bounds[1:])]
+        else:
+            parts = _sequence(body)
+            if parts is None:
+                start = i + 1  # `{x}`, `{}`: literal braces
+                continue
+            if not parts:
+                return None  # {1..100000}
+        out: list[str] = []
+        tails = _expand_braces(text[j + 1 :])
+        if tails is None:
+            return None
+        for part in parts:
+            middles = _expand_braces(part)
+            if middles is None:
+                return None
+            out += [text[:i] + m + t for m in middles for t in tails]
+            if len(out) > _MAX_BRACE_WORDS:
+                return None
+        return out
+
+
+def _sequence(body: str) -> list[str] | None:
+    """``{1..3}``, ``{01..10..2}``, ``{a..e}``; None when ``body`` is no sequence, [] when it
+    is one of more than ``_MAX_BRACE_WORDS`` words."""
+    match = _SEQUENCE.match(body)
+    if match is None:
+        return None
+    if match.group(4):
+        a, b = ord(match.group(4)), ord(match.group(5))
+        step = 1 if b >= a else -1
+        return [chr(c) for c in range(a, b + step, step)][: _MAX_BRACE_WORDS + 1]
+    a, b = int(match.group(1)), int(match.group(2))
+    step = abs(int(match.group(3) or 1)) or 1
+    if abs(b - a) // step > _MAX_BRACE_WORDS:
+        return []  # too many
+    width = max(len(match.group(1)), len(match.group(2))) if match.group(1)[:1] == "0" or match.group(2)[:1] == "0" else 0
+    return [str(n).zfill(width) for n in range(a, b + (1 if b >= a else -1), step if b >= a else -step)]
 
 
 def _join(left: _Word, right: _Word) -> _Word:
