@@ -1123,12 +1123,13 @@ def _expand_braces(text: str) -> list[str] | None:
             bounds = [i, *commas, j]
             parts = [text[a + 1 : b] for a, b in zip(bounds, bounds[1:])]
         else:
-            parts = _sequence(body)
-            if parts is None:
+            sequence = _sequence(body)
+            if sequence is None:
                 start = i + 1  # `{x}`, `{}`: literal braces
                 continue
-            if not parts:
+            if not sequence:
                 return None  # {1..100000}
+            parts = sequence
         out: list[str] = []
         tails = _expand_braces(text[j + 1 :])
         if tails is None:
