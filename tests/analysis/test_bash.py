@@ -251,6 +251,14 @@ CASES: list[tuple[str, list[tuple[object, ...]], list[str]]] = [
         ["bash -c runs a command string computed"],
     ),
     ("bash script.sh", [C("bash script.sh")], []),
+    # flock, script, firejail (issue 4 notes): stripped, and their -c strings parsed
+    ("flock /tmp/l make build", [C("make build", wrappers=("flock",))], []),
+    ("flock -n /tmp/l -c 'rm -rf ~; ls'", [C("rm -rf ~", "bash -c", wrappers=("flock",)),
+                                          C("ls", "bash -c", wrappers=("flock",))], []),
+    ("flock -w 5 /tmp/l --command='id'", [C("id", "bash -c", wrappers=("flock",))], []),
+    ("script -qc 'cat x' /dev/null", [C("cat x", "bash -c", wrappers=("script",))], []),
+    ("script out.log", [C("script out.log")], []),
+    ("firejail --net=none --private python3 x.py", [C("python3 x.py", "sandbox", wrappers=("firejail",))], []),
     # --- eval and trap ---
     ('eval "ls; rm x"', [C("eval ls; rm x"), C("ls", "eval"), C("rm x", "eval")], []),
     ("eval echo hi '&&' id", [C("eval echo hi && id"), C("echo hi", "eval"), C("id", "eval")], []),

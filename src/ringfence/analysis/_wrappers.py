@@ -33,6 +33,7 @@ class Spec:
         "join",
         "exec_flag",
         "shell_flags",
+        "string_options",
     )
 
     def __init__(
@@ -52,6 +53,7 @@ class Spec:
         join: bool = False,
         exec_flag: str = "",
         shell_flags: str = "",
+        string_options: tuple[str, ...] = (),
     ) -> None:
         self.valued = valued  # short options that take a value (attached or the next word)
         self.flags = flags  # short options without a value
@@ -67,6 +69,7 @@ class Spec:
         self.join = join  # the rest is joined with spaces and run by sh -c (watch)
         self.exec_flag = exec_flag  # ...unless this flag is given (watch -x)
         self.shell_flags = shell_flags  # flags that make it run the rest through a shell (sudo -s)
+        self.string_options = frozenset(string_options)  # valued options run by sh -c (flock -c)
 
 
 _SUDO_LONG_VALUED = (
@@ -106,7 +109,8 @@ _SUDO_LONG_FLAGS = (
 # builtin and exec, zshmisc(1) for noglob, sudo(8), doas(1), pkexec(1), ionice(1), chrt(1),
 # taskset(1), setsid(1), unbuffer(1), caffeinate(8), watch(1), xargs(1), chroot(8),
 # nsenter(1), unshare(1), strace(1), torsocks(1), proxychains4(1), xvfb-run(1),
-# dbus-run-session(1), busybox(1), bash(1) for coproc, parallel(1).
+# dbus-run-session(1), busybox(1), bash(1) for coproc, parallel(1), flock(1), script(1),
+# firejail(1).
 WRAPPERS: dict[str, Spec] = {
     "env": Spec(
         valued="uCSP",
@@ -220,6 +224,24 @@ WRAPPERS: dict[str, Spec] = {
     "proxychains4": Spec(valued="f", flags="q"),
     "xvfb-run": Spec(valued="efnpsw", flags="ahl", any_long=True),
     "dbus-run-session": Spec(long_valued=("--config-file", "--dbus-daemon")),
+    "flock": Spec(
+        valued="wEc",
+        flags="sxunoFhV",
+        long_valued=("--timeout", "--conflict-exit-code", "--command"),
+        long_flags=("--shared", "--exclusive", "--unlock", "--nonblock", "--nb", "--close", "--no-fork", "--verbose"),
+        operands=1,
+        string_options=("-c", "--command"),
+    ),
+    "script": Spec(  # without -c it starts an interactive shell: its operand is a log file
+        valued="cEIOBTm",
+        flags="aefqh",
+        long_valued=("--command", "--echo", "--log-in", "--log-out", "--log-io", "--log-timing",
+                     "--logging-format", "--output-limit"),
+        long_flags=("--append", "--return", "--flush", "--force", "--quiet"),
+        operands=1,
+        string_options=("-c", "--command"),
+    ),
+    "firejail": Spec(any_long=True, context="sandbox"),  # firejail's options are all --opt[=value]
     "busybox": Spec(),
     "coproc": Spec(),
     "parallel": Spec(
@@ -273,7 +295,7 @@ WRAPPERS: dict[str, Spec] = {
 class Stripped:
     """What stripping one wrapper found: where the wrapped command starts, and what came before."""
 
-    __slots__ = ("start", "assignments", "unknown", "split_string", "exec_words", "through_shell")
+    __slots__ = ("start", "assignments", "unknown", "split_string", "exec_words", "through_shell", "shell_string")
 
     def __init__(self) -> None:
         self.start: int | None = None  # index of the wrapped command's name; None: none runs
@@ -282,6 +304,7 @@ class Stripped:
         self.split_string: int | None = None  # env -S: index of the string to split
         self.exec_words = False  # watch -x: the words are the command, no sh -c
         self.through_shell = False  # sudo -s CMD: the words are joined and run by a shell
+        self.shell_string: tuple[int, int] | None = None  # flock -c STR: (word index, offset of STR)
 
 
 def strip(values: list[str], spec: Spec) -> Stripped:
@@ -303,6 +326,13 @@ def strip(values: list[str], spec: Spec) -> Stripped:
     while i < count and operands:
         i += 1
         operands -= 1
+    while spec.string_options and i < count and values[i].startswith("-") and out.shell_string is None:
+        step = _option(values, i, spec, out)  # flock FILE -c STR: options after the operand
+        if step is None:
+            return out
+        i += step
+    if out.shell_string is not None:
+        return out  # the string is the command; nothing else runs
     if spec.assignments:
         while i < count and _is_assignment(values[i]):
             name, _, value = values[i].partition("=")
@@ -319,6 +349,8 @@ def _option(values: list[str], i: int, spec: Spec, out: Stripped) -> int | None:
     if word.startswith("--"):
         name = word.partition("=")[0]
         if name in spec.long_valued:
+            if name in spec.string_options:
+                out.shell_string = (i, len(name) + 1) if "=" in word else (i + 1, 0)
             if name == "--split-string":
                 out.split_string = i if "=" in word else i + 1
             return 1 if "=" in word else 2
@@ -337,6 +369,8 @@ def _option(values: list[str], i: int, spec: Spec, out: Stripped) -> int | None:
             return None
         if letter in spec.valued:
             attached = offset + 1 < len(word)
+            if "-" + letter in spec.string_options:
+                out.shell_string = (i, offset + 1) if attached else (i + 1, 0)
             if letter == "S" and "S" in spec.valued and spec.assignments:
                 out.split_string = i if attached else i + 1
             return 1 if attached else 2

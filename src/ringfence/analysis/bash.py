@@ -842,6 +842,14 @@ class _Walk:
                 option = found.unknown.partition("=")[0][:40]  # never the value: it may be a secret
                 self.problem(f"It gives {name} an option ringfence does not know ({option}): what it runs is unclear.")
                 break
+            if found.shell_string is not None:  # flock FILE -c 'cmd; cmd': run by sh -c
+                index, cut = found.shell_string
+                if start + index < len(words):
+                    string = words[start + index]
+                    word = _Word(string.value[cut:], string.computed)
+                    word.single = string.single and not cut
+                    self._reparse(word, inner.env.nested("bash -c", inner.env.wrappers + (name,)), f"{name} -c")
+                return None
             if found.split_string is not None:  # env -S 'cmd args': env splits the string itself
                 self._env_split(words[start:], found, inner.env.nested(inner.env.context, inner.env.wrappers + (name,)))
                 return None
