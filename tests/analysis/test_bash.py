@@ -258,6 +258,12 @@ CASES: list[tuple[str, list[tuple[object, ...]], list[str]]] = [
     ("flock -w 5 /tmp/l --command='id'", [C("id", "bash -c", wrappers=("flock",))], []),
     ("script -qc 'cat x' /dev/null", [C("cat x", "bash -c", wrappers=("script",))], []),
     ("script out.log", [C("script out.log")], []),
+    # ssh: the remote command is read too, marked with ssh among its wrappers (remote)
+    ("ssh build make test", [C("ssh build make test"), C("make test", "ssh", wrappers=("ssh",))], []),
+    ("ssh -p 2222 -i k -- h 'rm -rf ~; ls'", [C("ssh -p 2222 -i k -- h rm -rf ~; ls"),
+                                              C("rm -rf ~", "ssh", wrappers=("ssh",)), C("ls", "ssh", wrappers=("ssh",))], []),
+    ("ssh -tt h", [C("ssh -tt h")], []),
+    ("ssh -Z h rm x", [C("ssh -Z h rm x")], []),  # an option ssh lacks: not guessed
     ("firejail --net=none --private python3 x.py", [C("python3 x.py", "sandbox", wrappers=("firejail",))], []),
     # --- eval and trap ---
     ('eval "ls; rm x"', [C("eval ls; rm x"), C("ls", "eval"), C("rm x", "eval")], []),

@@ -70,6 +70,13 @@ VARIABLES = [
     ({"allow": ("Bash(echo:*)",)}, "for c in echo eval; do $c x; done", "ask"),  # eval: table off
 ]
 
+# ssh's remote command is not a command of this machine: the allow of the ssh call covers
+# it; the risk analysis still reads it (tests/analysis/risk).
+REMOTE = [
+    ({"allow": ("Bash(ssh build:*)",)}, "ssh build make test", "allow"),
+    ({"allow": ("Bash(ssh build:*)",)}, "ssh build make test; rm x", "ask"),
+]
+
 # #92542: any wrapper outside the 8-item strip list evaded deny rules.
 WRAPPERS = [
     # the strip list itself
@@ -304,7 +311,7 @@ PARAMS = [
 
 @pytest.mark.parametrize(
     ("rules", "command", "expected"),
-    COMPOUND + ASSIGNMENTS + VARIABLES + WRAPPERS + HIDDEN + ABSOLUTE + PRECEDENCE + FALSE_POSITIVES + STATIC + REDIRECTS + READ_ONLY,
+    COMPOUND + ASSIGNMENTS + VARIABLES + REMOTE + WRAPPERS + HIDDEN + ABSOLUTE + PRECEDENCE + FALSE_POSITIVES + STATIC + REDIRECTS + READ_ONLY,
 )
 def test_bash(rules: dict[str, tuple[str, ...]], command: str, expected: str) -> None:
     check(rules, command, expected)

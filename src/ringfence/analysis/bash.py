@@ -125,6 +125,11 @@ class SimpleCommand:
             return (self.argv[0].rpartition("/")[2] or self.argv[0]) if self.argv else ""
 
     @property
+    def remote(self) -> bool:
+        """It runs on another machine (``ssh host CMD``): not a command of this one."""
+        return "ssh" in self.wrappers
+
+    @property
     def as_written(self) -> str:
         """The command with its wrappers, as Claude Code's matcher sees ``sudo rm x``."""
         return " ".join(self.prefix + self.argv)
@@ -372,6 +377,8 @@ class _Unwrapped:
 _SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ksh", "mksh", "ash", "yash", "posh", "rbash", "fish", "csh", "tcsh"})
 _DECLARATIONS = frozenset({"export", "declare", "typeset", "local", "readonly"})
 _DANGEROUS_VARIABLES = frozenset({"IFS", "PS4"})
+_SSH_VALUED = frozenset("BbcDEeFIiJLlmOoPpQRSWw")  # ssh(1) options with a value
+_SSH_FLAGS = frozenset("46AaCfGgKkMNnqsTtVvXxYy")
 _IFS_USERS = frozenset({"eval", "source", ".", "exec", "command", "builtin"})  # run words split by IFS
 _EXEC_FLAGS = frozenset({"-exec", "-execdir", "-ok", "-okdir"})
 _WRITE_OPS = frozenset({">", ">>", "&>", "&>>", ">|"})
@@ -897,6 +904,8 @@ class _Walk:
             self._su(command, words, env)
         elif name == "alias":
             self._alias(words, env)
+        elif name == "ssh":
+            self._ssh(command, words, env)
         else:
             self._inline_code(command, env)
 
@@ -953,6 +962,29 @@ class _Walk:
             if arg in flags:
                 for string in _inline.shell_strings(lang, argv[i + 1]):
                     self.source(string, env.nested("inline code", env.wrappers))
+
+    def _ssh(self, command: SimpleCommand, words: list[_Word], env: _Env) -> None:
+        """``ssh host 'rm -rf ~'``: the remote shell runs the words after the host, joined.
+        They are reported with ``ssh`` among their wrappers (``remote``): risk rules read
+        them, the permission engine does not take them for commands run here."""
+        argv = command.argv
+        i = 1
+        while i < len(argv) and argv[i].startswith("-") and argv[i] != "-":
+            if argv[i] == "--":
+                i += 1
+                break
+            option = argv[i]
+            letters = option[1:]
+            for offset, letter in enumerate(letters):
+                if letter in _SSH_VALUED:
+                    i += 1 if offset + 1 < len(letters) else 2
+                    break
+                if letter not in _SSH_FLAGS:
+                    return  # an option ssh does not have: leave it to ssh
+            else:
+                i += 1
+        if i + 1 < len(argv):  # the destination, then the remote command
+            self._run_string(words[i + 1 :], env.nested("ssh", env.wrappers + ("ssh",)), "ssh")
 
     def _alias(self, words: list[_Word], env: _Env) -> None:
         """``alias ls='rm -rf ~'``: with ``shopt -s expand_aliases`` the value runs as a command."""

@@ -322,7 +322,8 @@ class Engine:
         level: _Level,
     ) -> Decision:
         resolve = self._resolver()
-        parts = [_Part(c, resolve) for c in parsed.commands] if parsed is not None else []
+        # a command ssh runs on another machine is the risk rules' business, not a part here
+        parts = [_Part(c, resolve) for c in parsed.commands if not c.remote] if parsed is not None else []
         compound = len(parts) > 1
         for kind in ("deny", "ask"):
             rule = _level_match(level[kind], tool_input) if kind == "ask" else None

@@ -6,7 +6,8 @@ from tests.analysis.risk._table import check_benign, check_dangerous
 
 DANGEROUS = [
     ("rm -rf /", "RF-DEST-001"),
-    ("T=/; rm -rf $T", "RF-DEST-001"),  # a value the command sets itself
+    ("T=/; rm -rf $T", "RF-DEST-001"),
+    ("ssh prod 'rm -rf ~'", "RF-DEST-001"),  # on another machine: still a finding  # a value the command sets itself
     ("D=build; [ -n \"$CI\" ] || D=~; rm -rf \"$D\"", "RF-DEST-001"),  # every value it may hold
     ("rm -rf /*", "RF-DEST-001"),
     ("rm -fr ~", "RF-DEST-001"),
