@@ -64,8 +64,12 @@ def _event(tool: str, tool_input: dict[str, object], cwd: Path) -> str:
 
 
 def _hook(stdin: str, cwd: Path) -> tuple[int, dict[str, object], str]:
+    """(exit status, hookSpecificOutput, stderr); {} for an answer without a decision."""
     proc = _ringfence("hook", "claude-code", cwd=cwd, stdin=stdin)
-    answer = json.loads(proc.stdout)["hookSpecificOutput"]
+    output = json.loads(proc.stdout)
+    if output == {}:
+        return proc.returncode, {}, proc.stderr
+    answer = output["hookSpecificOutput"]
     assert answer["hookEventName"] == "PreToolUse"
     return proc.returncode, answer, proc.stderr
 
@@ -127,10 +131,15 @@ def test_hook_install_leaves_a_malformed_settings_file_alone(tmp_path: Path) -> 
     assert settings.read_text() == "{broken"
 
 
-def test_hook_defers_what_no_rule_check_or_finding_asked_for(project: Path) -> None:
-    # No rule covers `make deploy`: Claude Code's own rules and mode decide ("defer").
-    status, answer, _ = _hook(_event("Bash", {"command": "make deploy"}, project), project)
-    assert (status, answer["permissionDecision"]) == (0, "defer")
+def test_hook_gives_no_decision_on_what_no_rule_check_or_finding_asked_for(project: Path) -> None:
+    # No rule covers `make deploy`: Claude Code's own rules and mode decide. The answer is {}
+    # (exit 0), not "defer": under `claude -p` and the Agent SDK, "defer" ends the session with
+    # the call pending (stop_reason "tool_deferred") whatever the mode; see
+    # tests/integrations/test_claude_code_hook.py.
+    proc = _ringfence("hook", "claude-code", cwd=project, stdin=_event("Bash", {"command": "make deploy"}, project))
+    assert (proc.returncode, json.loads(proc.stdout), proc.stderr) == (0, {}, "")
+    status, answer, _ = _hook(_event("Read", {"file_path": "/etc/hostname"}, project), project)
+    assert (status, answer) == (0, {})  # outside the working folder, no rule: no opinion either
     # An explicit ask rule, a risk finding and a protected path still ask, in every mode.
     for command in ("git push origin dev", "npx some-unknown-package-xyz", "echo x > .git/config"):
         status, answer, _ = _hook(_event("Bash", {"command": command}, project), project)

@@ -5,21 +5,34 @@ API's error shape (`{"type": "error", "error": {"type": "authentication_error", 
 With the key:
 
 - `POST /v1/messages` (after any prefix: `/x/v1/messages` too; a query such as `?beta=true`
-  is ignored) answers `reply` as one text
+  is ignored) answers the next scripted turn (see below), or else `reply` as one text
   block: a JSON message, or with `"stream": true` the API's server-sent events in order
-  (message_start, ping, content_block_start, content_block_delta per piece of text,
-  content_block_stop, message_delta, message_stop), each written as it is made.
+  (message_start, ping, then per content block content_block_start, its deltas
+  (`text_delta` per piece of text, `input_json_delta` per piece of a tool_use's input
+  JSON) and content_block_stop, then message_delta, message_stop), each written as it is
+  made.
 - `POST /v1/messages/count_tokens` answers `{"input_tokens": N}` (N from the body's size).
 - anything else is 404 `not_found_error`: what Claude Code calls at start-up besides these
   is optional to it (see clients.py).
+
+Scripted turns (`MessagesApi(turns=[...])` or `api.script(...)`): a queue of assistant
+turns, e.g. `tool_use_turn("Bash", {"command": "..."})` (a `tool_use` block, stop reason
+`tool_use`) then `text_turn("done")`. Each keyed request to /v1/messages that offers
+`tools` takes the next one; a request without `tools` (a side query an agent may make, such
+as a title) and any request once the queue is empty get `reply`. `api.tool_results()` are
+the `tool_result` blocks the client sent back, in order.
 
 Every request is recorded (`api.requests`), keyed or not.
 """
 
 from __future__ import annotations
 
+import collections
 import json
 import secrets
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from .httpserver import RecordedRequest, RecordingHandler, TestServer
@@ -34,39 +47,77 @@ def error_body(kind: str, message: str) -> dict[str, Any]:
     return {"type": "error", "error": {"type": kind, "message": message}}
 
 
-def sse_events(model: str, text: str, input_tokens: int) -> list[tuple[str, dict[str, Any]]]:
-    """The (event, data) pairs of a streamed answer of `text`, in the API's order."""
-    message = _message(model, "", input_tokens) | {"content": [], "stop_reason": None}
+@dataclass(frozen=True)
+class Turn:
+    """One assistant message: its content blocks and its stop reason."""
+
+    content: tuple[dict[str, Any], ...]
+    stop_reason: str = "end_turn"
+
+
+def text_turn(text: str) -> Turn:
+    """A final answer: one text block, stop reason `end_turn`."""
+    return Turn(({"type": "text", "text": text},))
+
+
+def tool_use_turn(name: str, tool_input: dict[str, Any], *, tool_use_id: str | None = None,
+                  text: str | None = None) -> Turn:
+    """A call of tool `name` with `tool_input` (after a text block when `text` is given),
+    stop reason `tool_use`. The id is `toolu_` and random hex unless given."""
+    block = {"type": "tool_use", "id": tool_use_id or "toolu_" + secrets.token_hex(12), "name": name,
+             "input": tool_input}
+    return Turn((*([{"type": "text", "text": text}] if text else []), block), "tool_use")
+
+
+def sse_events(model: str, text: str | Turn, input_tokens: int) -> list[tuple[str, dict[str, Any]]]:
+    """The (event, data) pairs of a streamed answer of `text` (or of a whole turn), in the API's order."""
+    turn = text_turn(text) if isinstance(text, str) else text
+    message = _message(model, turn, input_tokens) | {"content": [], "stop_reason": None}
     message["usage"]["output_tokens"] = 1
     events: list[tuple[str, dict[str, Any]]] = [
         ("message_start", {"type": "message_start", "message": message}),
         ("ping", {"type": "ping"}),
-        ("content_block_start", {"type": "content_block_start", "index": 0,
-                                 "content_block": {"type": "text", "text": ""}}),
     ]
-    for start in range(0, len(text), DELTA_SIZE):
-        delta = {"type": "text_delta", "text": text[start : start + DELTA_SIZE]}
-        events.append(("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": delta}))
+    for index, block in enumerate(turn.content):
+        if block["type"] == "tool_use":
+            start, pieces = block | {"input": {}}, json.dumps(block["input"])
+            deltas = [{"type": "input_json_delta", "partial_json": pieces[i : i + DELTA_SIZE]}
+                      for i in range(0, len(pieces), DELTA_SIZE)]
+        elif block["type"] == "text":
+            start, pieces = block | {"text": ""}, block["text"]
+            deltas = [{"type": "text_delta", "text": pieces[i : i + DELTA_SIZE]}
+                      for i in range(0, len(pieces), DELTA_SIZE)]
+        else:
+            raise ValueError(f"the stand-in streams text and tool_use blocks, not {block['type']!r}")
+        events.append(("content_block_start", {"type": "content_block_start", "index": index,
+                                               "content_block": start}))
+        events += [("content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta})
+                   for delta in deltas]
+        events.append(("content_block_stop", {"type": "content_block_stop", "index": index}))
     events += [
-        ("content_block_stop", {"type": "content_block_stop", "index": 0}),
-        ("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None},
-                           "usage": {"output_tokens": _tokens(text)}}),
+        ("message_delta", {"type": "message_delta", "delta": {"stop_reason": turn.stop_reason, "stop_sequence": None},
+                           "usage": {"output_tokens": _turn_tokens(turn)}}),
         ("message_stop", {"type": "message_stop"}),
     ]
     return events
 
 
-def _message(model: str, text: str, input_tokens: int) -> dict[str, Any]:
+def _message(model: str, text: str | Turn, input_tokens: int) -> dict[str, Any]:
+    turn = text_turn(text) if isinstance(text, str) else text
     return {
         "id": "msg_" + secrets.token_hex(12), "type": "message", "role": "assistant", "model": model,
-        "content": [{"type": "text", "text": text}], "stop_reason": "end_turn", "stop_sequence": None,
-        "usage": {"input_tokens": input_tokens, "output_tokens": _tokens(text),
+        "content": [dict(block) for block in turn.content], "stop_reason": turn.stop_reason, "stop_sequence": None,
+        "usage": {"input_tokens": input_tokens, "output_tokens": _turn_tokens(turn),
                   "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0},
     }
 
 
 def _tokens(text: str) -> int:
     return max(1, len(text) // 4)
+
+
+def _turn_tokens(turn: Turn) -> int:
+    return _tokens("".join(str(b["text"]) if b["type"] == "text" else json.dumps(b.get("input")) for b in turn.content))
 
 
 class _MessagesHandler(RecordingHandler):
@@ -95,11 +146,12 @@ class _MessagesHandler(RecordingHandler):
             self.send_json(400, error_body("invalid_request_error", "a JSON body with a model"), head)
             return
         input_tokens = _tokens(request.body.decode("utf-8", "replace"))
+        turn = self.owner.next_turn(body)
         if not body.get("stream"):
-            self.send_json(200, _message(model, self.owner.reply, input_tokens), head)
+            self.send_json(200, _message(model, turn, input_tokens), head)
             return
         self.start_stream(200, [*head, ("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")])
-        for event, data in sse_events(model, self.owner.reply, input_tokens):
+        for event, data in sse_events(model, turn, input_tokens):
             self.write_chunk(f"event: {event}\ndata: {json.dumps(data)}\n\n".encode())
         self.end_stream()
 
@@ -110,11 +162,60 @@ class MessagesApi(TestServer):
     handler = _MessagesHandler
 
     def __init__(self, pki: TestPki | None = None, *, api_key: str = DEFAULT_KEY, reply: str = DEFAULT_REPLY,
-                 bind: str = "127.0.0.1", port: int = 0) -> None:
+                 turns: Iterable[Turn] = (), bind: str = "127.0.0.1", port: int = 0) -> None:
         super().__init__(pki, bind=bind, port=port)
         self.api_key = api_key
         self.reply = reply
+        self._turns: collections.deque[Turn] = collections.deque(turns)
+        self._turns_lock = threading.Lock()
+
+    def script(self, *turns: Turn) -> None:
+        """Queue `turns`: the next requests that offer tools get them, in order."""
+        with self._turns_lock:
+            self._turns.extend(turns)
+
+    @property
+    def pending(self) -> int:
+        """Scripted turns not yet answered."""
+        with self._turns_lock:
+            return len(self._turns)
+
+    def next_turn(self, body: dict[str, Any]) -> Turn:
+        """The answer to one keyed /v1/messages request (see the module's docstring)."""
+        with self._turns_lock:
+            if body.get("tools") and self._turns:
+                return self._turns.popleft()
+        return text_turn(self.reply)
 
     def message_requests(self) -> list[RecordedRequest]:
         """The POST /v1/messages requests received (keyed or not)."""
         return [r for r in self.requests if r.method == "POST" and r.route.endswith("/v1/messages")]
+
+    def message_bodies(self) -> list[dict[str, Any]]:
+        """The JSON bodies of the keyed /v1/messages requests, in order (a body that is not a
+        JSON object is left out: it got a 400)."""
+        bodies = []
+        for request in self.message_requests():
+            if request.header("x-api-key") != self.api_key:
+                continue
+            try:
+                body = json.loads(request.body)
+            except ValueError:
+                continue
+            if isinstance(body, dict):
+                bodies.append(body)
+        return bodies
+
+    def tool_results(self) -> list[dict[str, Any]]:
+        """The distinct `tool_result` blocks sent back, in the order they first appeared
+        (each request repeats the conversation so far)."""
+        seen: dict[str, dict[str, Any]] = {}
+        for body in self.message_bodies():
+            for message in body.get("messages", []):
+                content = message.get("content")
+                if message.get("role") != "user" or not isinstance(content, list):
+                    continue
+                for block in content:
+                    if isinstance(block, dict) and block.get("type") == "tool_result":
+                        seen.setdefault(str(block.get("tool_use_id")), block)
+        return list(seen.values())

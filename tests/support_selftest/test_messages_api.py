@@ -5,7 +5,12 @@ from __future__ import annotations
 import json
 import subprocess
 
-from tests.support.messages_api import DEFAULT_REPLY, MessagesApi
+from tests.support.messages_api import (
+    DEFAULT_REPLY,
+    MessagesApi,
+    text_turn,
+    tool_use_turn,
+)
 from tests.support.pki import TestPki
 
 BODY = json.dumps({"model": "claude-test", "max_tokens": 64, "messages": [{"role": "user", "content": "ping"}]})
@@ -73,3 +78,32 @@ def test_plain_http_and_a_chosen_key_and_reply() -> None:
         result = subprocess.run(argv, capture_output=True, text=True, timeout=30)
     assert api.url.startswith("http://")
     assert json.loads(result.stdout)["content"][0]["text"] == "custom"
+
+
+def test_scripted_turns_a_tool_use_streamed_and_not_then_the_tool_results() -> None:
+    command = {"command": "touch x", "description": "Create x"}
+    with MessagesApi(api_key="k-1") as api:
+        api.script(tool_use_turn("Bash", command, tool_use_id="toolu_a"),
+                   tool_use_turn("Read", {"file_path": "/x"}, tool_use_id="toolu_b", text="Reading."), text_turn("done"))
+        tools = {"tools": [{"name": "Bash", "input_schema": {"type": "object"}}]}
+
+        def send(body: dict[str, object]) -> str:
+            argv = ["curl", "-sS", "-H", "x-api-key: k-1", "--data-binary", json.dumps(body), f"{api.url}/v1/messages"]
+            return subprocess.run(argv, capture_output=True, text=True, timeout=30, check=True).stdout
+
+        first = json.loads(send(json.loads(BODY) | tools))
+        assert (first["stop_reason"], first["content"]) == ("tool_use", [
+            {"type": "tool_use", "id": "toolu_a", "name": "Bash", "input": command}])
+        assert json.loads(send(json.loads(BODY)))["content"][0]["text"] == DEFAULT_REPLY  # no tools: not scripted
+        result = {"type": "tool_result", "tool_use_id": "toolu_a", "content": "no", "is_error": True}
+        messages = [{"role": "user", "content": "go"}, {"role": "assistant", "content": first["content"]},
+                    {"role": "user", "content": [result]}]
+        text = send(json.loads(BODY) | tools | {"messages": messages, "stream": True})
+        data = [json.loads(line[6:]) for line in text.split("\n") if line.startswith("data: ")]
+        starts = [d["content_block"] for d in data if d["type"] == "content_block_start"]
+        assert starts == [{"type": "text", "text": ""}, {"type": "tool_use", "id": "toolu_b", "name": "Read", "input": {}}]
+        partial = "".join(d["delta"]["partial_json"] for d in data if d["type"] == "content_block_delta"
+                          and d["delta"]["type"] == "input_json_delta")
+        assert json.loads(partial) == {"file_path": "/x"}
+        assert [d["delta"]["stop_reason"] for d in data if d["type"] == "message_delta"] == ["tool_use"]
+        assert api.pending == 1 and api.tool_results() == [result]

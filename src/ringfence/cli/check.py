@@ -6,6 +6,13 @@ hook reads Claude Code's PreToolUse event on stdin and answers with its JSON con
 (``shared/reference/claude-code-permissions-and-hooks.txt`` §3). It fails closed: input it
 cannot read, a policy that does not load, an internal error or its own deadline all answer
 ``deny`` with the reason (exit 2, the reason on stderr too), never ``allow``.
+
+A call no rule, check or finding asked about (``Decision.default``) gets no decision at all
+(``{}``, exit 0), so Claude Code's own rules and permission mode decide, as with no hook.
+Not ``defer``: Claude Code 2.1.330 ignores ``defer`` only in an interactive session; under
+``-p`` and the Agent SDK it ends the session there and then (``stop_reason:
+"tool_deferred"``), leaving the call pending for a host to resume, in every permission mode
+(seen with the real CLI: tests/integrations/test_claude_code_hook.py).
 """
 
 from __future__ import annotations
@@ -188,16 +195,23 @@ def _hook_decision(args: argparse.Namespace) -> tuple[str, str]:
         return "deny", f"the ringfence policy could not be loaded: {exc}"
     if decision.behavior == "ask" and decision.default:
         # No rule, check or finding asked for it: ringfence has no opinion, so Claude Code's own
-        # rules and permission mode decide ("defer"). Deny rules, explicit asks, protected paths
-        # and risk findings hold in every mode.
-        return "defer", decision.reason
+        # rules and permission mode decide (no decision; see the module's docstring for why
+        # not "defer"). Deny rules, explicit asks, protected paths and risk findings hold in
+        # every mode.
+        return NO_OPINION, decision.reason
     return decision.behavior, decision.reason
+
+
+NO_OPINION = "none"  # the hook's answer carries no permissionDecision
 
 
 def _hook_answer(behavior: str, reason: str) -> int:
     import json
 
-    if behavior not in ("allow", "ask", "deny", "defer"):
+    if behavior == NO_OPINION:
+        sys.stdout.write("{}\n")
+        return 0
+    if behavior not in ("allow", "ask", "deny"):
         behavior, reason = "deny", f"unknown decision {behavior!r}"
     answer = {"hookSpecificOutput": {"hookEventName": "PreToolUse", "permissionDecision": behavior,
                                      "permissionDecisionReason": f"ringfence: {reason}"}}
