@@ -49,14 +49,16 @@ _COMPILED = {
     language: lazy(rf"(?:{calls})\s*\(\s*(?:{_STRING}|{_LIST})", re.DOTALL) for language, calls in _CALLS.items()
 }
 _BACKTICKS = lazy(r"`(?P<body>[^`]{1,2000})`|qx\{(?P<qx>[^}]{1,2000})\}|%x\((?P<x>[^)]{1,2000})\)")
+_PYTHON_N = lazy(r"python[23](\.\d+)?")
 _ITEM = lazy(r"""(["'])((?:\\.|(?!\1).)*)\1""")
 
 
 def language(interpreter: str) -> str | None:
     """The language of an interpreter's name (``python3.12`` -> ``python``), or None."""
-    if re.fullmatch(r"python[23](\.\d+)?", interpreter):
+    found = _LANGUAGES.get(interpreter)
+    if found is None and interpreter.startswith("python") and _PYTHON_N.fullmatch(interpreter):
         return "python"
-    return _LANGUAGES.get(interpreter)
+    return found
 
 
 def shell_strings(lang: str, code: str) -> list[str]:

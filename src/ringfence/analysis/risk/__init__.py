@@ -91,9 +91,9 @@ FAMILIES = (
 _RULES: dict[str, Rule] = {}
 _loaded = False
 # Built on first use: per-command rules by command name, those for every name, whole-command rules.
-_by_name: dict[str, list[Rule]] = {}
-_general: list[Rule] = []
-_whole: list[Rule] = []
+_by_name: dict[str, list[tuple[Rule, CommandCheck]]] = {}
+_general: list[tuple[Rule, CommandCheck]] = []
+_whole: list[tuple[Rule, ParsedCheck]] = []
 
 
 def rule(
@@ -128,12 +128,12 @@ def _register(new: Rule) -> None:
         raise ValueError(f"risk rule {new.id} is declared twice ({_RULES[new.id].family} and {new.family})")
     _RULES[new.id] = new
     if new.on_parsed is not None:
-        _whole.append(new)
-    elif new.names:
+        _whole.append((new, new.on_parsed))
+    elif new.on_command is not None and new.names:
         for name in new.names:
-            _by_name.setdefault(name, []).append(new)
-    else:
-        _general.append(new)
+            _by_name.setdefault(name, []).append((new, new.on_command))
+    elif new.on_command is not None:
+        _general.append((new, new.on_command))
 
 
 def rules() -> list[Rule]:
@@ -148,13 +148,12 @@ def analyze(parsed: ParsedCommand) -> list[Finding]:
     hits: list[tuple[Rule, int, str]] = []
     for index, command in enumerate(parsed.commands):
         named = _by_name.get(command.name)
-        for item in _general + named if named else _general:
-            message = item.on_command(command) if item.on_command is not None else None
+        for item, check in _general + named if named else _general:
+            message = check(command)
             if message is not None:
                 hits.append((item, index, message))
-    for item in _whole:
-        if item.on_parsed is not None:
-            hits.extend((item, index, message) for index, message in item.on_parsed(parsed))
+    for item, whole in _whole:
+        hits.extend((item, index, message) for index, message in whole(parsed))
     findings = [_finding(item, index, message, parsed) for item, index, message in hits]
     findings.sort(key=lambda f: (-f.severity, f.rule, f.command))
     return findings

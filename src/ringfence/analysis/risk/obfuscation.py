@@ -114,6 +114,8 @@ def eval_computed(command: SimpleCommand) -> str | None:
 
 @parsed_rule("RF-OBF-004", Severity.HIGH, "Hex, octal or Unicode escapes in $'...' strings.")
 def ansi_c_escapes(parsed: ParsedCommand) -> Iterator[tuple[int, str]]:
+    if "$'" not in parsed.source:
+        return
     for body in re.findall(r"\$'((?:[^'\\]|\\.)*)'", parsed.source):
         if _ESCAPES.search(body):
             yield -1, "It spells characters as $'\\x..' escapes, hiding what they are."

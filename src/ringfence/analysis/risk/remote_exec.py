@@ -135,13 +135,14 @@ _EXECUTE = lazy(
     r"\bexec\b|\beval\b|os\.system|subprocess|__import__|child_process|\bspawn|execSync|Function\(|\bsystem\("
     r"|\biex\b|Invoke-Expression|compile\("
 )
+_PY_OR_PS = lazy(r"^(python3?(\.\d+)?|powershell)$")
 _INLINE_FLAGS = frozenset({"-c", "-e", "-E", "--eval", "-p", "--print", "-r", "-Command", "-command"})
 
 
 @rule("RF-RCE-004", Severity.CRITICAL, "Inline code that fetches from the network and executes what it gets.")
 def inline_fetch_exec(command: SimpleCommand) -> str | None:
     name = command.name
-    if name not in INTERPRETERS and not re.match(r"^(python3?(\.\d+)?|powershell)$", name):
+    if name not in INTERPRETERS and not (name.startswith(("python", "powershell")) and _PY_OR_PS.match(name)):
         return None
     argv = command.argv
     code = " ".join(argv[i + 1] for i, a in enumerate(argv[:-1]) if a in _INLINE_FLAGS)
