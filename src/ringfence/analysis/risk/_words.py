@@ -333,3 +333,38 @@ def lesser_secret(path: str) -> str | None:
         if pattern.search(path):
             return what
     return None
+
+
+# --- code handed to an interpreter on the command line ---------------------------------
+
+_CODE_FLAGS = frozenset({"-c", "-e", "-E", "--eval", "-p", "--print", "-r", "-Command", "-command", "-pe", "-ne", "-le"})
+_AWKS = frozenset({"awk", "gawk", "mawk", "nawk", "busybox-awk"})
+
+
+def inline_code(command: SimpleCommand) -> str:
+    """The program text a command carries in its argv: ``python3 -c CODE``, ``node -e CODE``,
+    ``perl -e``/``-pe``, ``ruby -e``, ``php -r``, ``Rscript -e``, ``deno eval CODE``, an awk
+    program; several pieces joined by newlines; "" when there is none."""
+    cache = command.__dict__  # several rules of several families ask: compute once
+    found: str | None = cache.get("_code")
+    if found is None:
+        found = cache["_code"] = _inline_code(command)
+    return found
+
+
+def _inline_code(command: SimpleCommand) -> str:
+    name, argv = command.name, command.argv
+    if name in _AWKS:
+        operands = [a for a in argv[1:] if not a.startswith("-")]
+        return operands[0] if operands else ""
+    if name == "deno" and len(argv) > 2 and argv[1] == "eval":
+        return argv[2]
+    if not (name in INTERPRETERS or _PYTHON.match(name) or name in ("python", "python2", "Rscript", "deno")):
+        return ""
+    pieces = []
+    for i, arg in enumerate(argv[1:-1], start=1):
+        if arg in _CODE_FLAGS and not (arg == "-r" and name != "php"):
+            pieces.append(argv[i + 1])
+        elif arg.startswith("-") and not arg.startswith("--") and len(arg) > 2 and arg[1] in "ce" and name != "php":
+            pieces.append(arg[2:])  # -cCODE
+    return "\n".join(pieces)
