@@ -5,6 +5,21 @@ import pytest
 from tests.analysis.risk._table import check_benign, check_dangerous, family_findings
 
 DANGEROUS = [
+    ("docker run --rm -v /etc:/mnt/etc alpine sh", "RF-PRIV-007"),
+    ("podman run -it --volume=/root:/r:rw busybox", "RF-PRIV-007"),
+    ("docker run --mount type=bind,source=/var/run,target=/x ubuntu", "RF-PRIV-007"),
+    ("nsenter -t 1 -m -u -n -i sh", "RF-PRIV-009"),
+    ("sudo nsenter --target 1 --all", "RF-PRIV-009"),
+    ("unshare --map-root-user --user sh", "RF-PRIV-009"),
+    ("unshare -r -n python3 x.py", "RF-PRIV-009"),
+    ("systemd-run --user --scope bash", "RF-PRIV-009"),
+    ("newgrp wheel", "RF-PRIV-009"),
+    ("sg docker -c 'docker ps'", "RF-PRIV-009"),
+    ("""kubectl run x --image=busybox --overrides='{"spec":{"hostNetwork": true}}'""", "RF-PRIV-009"),
+    ("kubectl debug node/worker-1 -it --image=busybox", "RF-PRIV-009"),
+    ("find /usr -perm /4000 2>/dev/null", "RF-PRIV-010"),
+    ("find / -type f -perm -u=s", "RF-PRIV-010"),
+    ("getcap -r /usr/bin", "RF-PRIV-010"),
     ("sudo rm -rf /tmp/x", "RF-PRIV-001"),
     ("sudo -u root -E make install", "RF-PRIV-001"),
     ("doas vi /etc/hosts", "RF-PRIV-001"),
@@ -48,6 +63,14 @@ DANGEROUS = [
 ]
 
 BENIGN = [
+    'docker run --rm -v "$PWD":/app -w /app node:20 npm test',
+    "docker run --rm -v ./data:/data alpine ls /data",
+    "find . -perm -u+x -type f -name '*.sh'",
+    "find . -perm 644 -name '*.py'",
+    "kubectl run tmp --rm -it --image=busybox -- sh",
+    "kubectl debug pod/api-1 -it --image=busybox",
+    "getcap /usr/bin/ping",
+    "unshare --help",
     "chmod +x script.sh",
     "chmod 755 dir",
     "chmod 0644 file",
@@ -86,9 +109,9 @@ def test_benign(command: str) -> None:
     check_benign(command, "privilege")
 
 
-def test_sudo_list_is_only_a_note() -> None:
+def test_sudo_list_is_asked_as_a_survey() -> None:
     found = family_findings("sudo -l", "privilege")
-    assert [(f.rule, f.severity.name) for f in found] == [("RF-PRIV-008", "LOW")]
+    assert [(f.rule, f.severity.name) for f in found] == [("RF-PRIV-010", "MEDIUM")]
 
 
 def test_table_sizes() -> None:

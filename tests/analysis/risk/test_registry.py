@@ -121,4 +121,5 @@ def test_verdict_for_the_permission_engine() -> None:
     assert decision == "deny"
     assert reason.startswith("It pipes a download straight into `bash`") and "(RF-RCE-001)" in reason
     assert "other finding" in reason
-    assert verdict(parse("sudo -l")) == ("allow", "`sudo -l` lists what this user may run as root. (RF-PRIV-008)")
+    decision, reason = verdict(parse("env")) or ("", "")  # a LOW finding: allowed, with a note
+    assert decision == "allow" and reason.endswith("(RF-READ-004)")

@@ -16,14 +16,21 @@ the whole machine.
   root, docker, lxd, libvirt, disk), ``passwd``/``chpasswd`` for root.
 - RF-PRIV-007 (HIGH): a container with the host's powers (``--privileged``, the host's
   root filesystem or docker socket mounted, ``--pid=host``, added capabilities).
-- RF-PRIV-008 (LOW, a note): ``sudo -l`` lists what sudo would allow.
+- RF-PRIV-007 also covers the host's system folders (``/etc``, ``/root``, ``/proc``, ``/var/run``...)
+  mounted into a container: root inside it changes them.
+- RF-PRIV-009 (HIGH): namespaces with root's powers: ``nsenter``, ``unshare -r``, ``systemd-run``,
+  ``newgrp``/``sg`` (a new group's rights), ``kubectl`` pods with ``privileged``/``hostPID``/
+  ``hostNetwork``/``hostPath`` or ``kubectl debug node/...``.
+- RF-PRIV-010 (MEDIUM): a survey for ways up: ``find -perm -4000`` (setuid programs),
+  ``getcap -r``, ``sudo -l`` (RF-PRIV-008, a note before, is retired: the corpus of real
+  attacks shows it as the first step of one).
 """
 
 from __future__ import annotations
 
 from ringfence.analysis._lazyre import lazy
 from ringfence.analysis.risk import Severity, rule
-from ringfence.analysis.risk._words import PRIVILEGED_WRAPPERS, normal, option_value, split_options
+from ringfence.analysis.risk._words import PRIVILEGED_WRAPPERS, normal, option_value, safe, split_options
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -169,14 +176,56 @@ def privileged_container(command: SimpleCommand) -> str | None:
         mount = arg.partition("=")[2] if arg.startswith(("--volume=", "--mount=")) else ""
         if arg in ("-v", "--volume", "--mount") and i + 1 < len(argv):
             mount = argv[i + 1]
-        source = mount.split(",")[0].replace("source=", "").replace("src=", "").split(":")[0]
+        if "=" in mount:  # --mount type=bind,source=/x,target=/y
+            fields = dict(f.partition("=")[::2] for f in mount.split(","))
+            source = fields.get("source") or fields.get("src") or ""
+        else:  # -v /x:/y[:ro]
+            source = mount.split(":")[0]
         if source and (normal(source) == "/" or "docker.sock" in source):
             return f"`{command.name}` gives a container the host's root filesystem or docker socket."
+        if source and (_HOST_SYSTEM.match(source) or _HOST_SYSTEM.match(normal(source))):
+            return f"`{command.name}` mounts the host's {safe(source, 'system folders')} into a container, whose root can change them."
     return None
 
 
-@rule("RF-PRIV-008", Severity.LOW, "Lists what sudo would allow (a note, not a prompt).", names=("sudo",))
-def sudo_list(command: SimpleCommand) -> str | None:
-    if command.name == "sudo" and set(command.argv[1:]) & {"-l", "-ll", "--list"}:
-        return "`sudo -l` lists what this user may run as root."
+_HOST_SYSTEM = lazy(r"^/(?:etc|root|boot|proc|sys|dev|usr|bin|sbin|lib|lib64|var/run|run|var/lib/docker)(?:/|$)")
+_HOST_NAMESPACES = lazy(r'"(?:privileged|hostPID|hostNetwork|hostIPC)"\s*:\s*true|"hostPath"\s*:')
+_SUID_SEARCH = frozenset({"-4000", "/4000", "-2000", "/2000", "-6000", "/6000", "-u=s", "/u=s", "-g=s", "/g=s"})
+
+
+@rule("RF-PRIV-009", Severity.HIGH, "Enters or builds namespaces with root's powers (nsenter, unshare -r, systemd-run, newgrp).")
+def namespaces(command: SimpleCommand) -> str | None:
+    name, argv = command.name, command.argv
+    if "nsenter" in command.wrappers or name == "nsenter":
+        return "`nsenter` enters another process's namespaces, such as the host's from inside a container."
+    if ("unshare" in command.wrappers and {"-r", "--map-root-user", "-c", "--map-current-user"} & set(command.prefix)) or (
+        name == "unshare" and {"-r", "--map-root-user"} & set(argv)
+    ):
+        return "`unshare -r` makes this user root in a new namespace, the first step of many escapes."
+    if name == "systemd-run":
+        return "`systemd-run` starts a command as a system service, outside this session (and as root with --uid=0)."
+    if name == "newgrp" or name == "sg":
+        group = argv[1] if len(argv) > 1 else "a group"
+        return f"`{name}` switches to the group {safe(group, 'a group')}, whose rights (docker: root) then apply."
+    if name == "kubectl" and set(argv[1:3]) & {"run", "debug", "create", "apply"} and any(
+        _HOST_NAMESPACES.search(a) for a in argv if "{" in a
+    ) or name == "kubectl" and "debug" in argv[1:2] and any(a.startswith("node/") for a in argv):
+        return "`kubectl` starts a pod with the node's privileges (privileged, host PID or network, host paths)."
     return None
+
+
+@rule("RF-PRIV-010", Severity.MEDIUM, "Looks for ways to become root: setuid binaries, capabilities, sudo rights.")
+def escalation_survey(command: SimpleCommand) -> str | None:
+    name, argv = command.name, command.argv
+    if name == "find" and "-perm" in argv:
+        i = argv.index("-perm")
+        if i + 1 < len(argv) and argv[i + 1] in _SUID_SEARCH:
+            return "`find -perm` searches for setuid or setgid programs, a way to become root."
+    if name == "getcap" and "-r" in argv:
+        return "`getcap -r` searches for programs with file capabilities, a way to gain privileges."
+    if name == "sudo" and set(argv[1:]) & {"-l", "-ll", "--list"}:
+        return "`sudo -l` lists what this user may run as root: the survey before an escalation."
+    return None
+
+
+
