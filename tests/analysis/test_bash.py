@@ -258,6 +258,14 @@ CASES: list[tuple[str, list[tuple[object, ...]], list[str]]] = [
     ("flock -w 5 /tmp/l --command='id'", [C("id", "bash -c", wrappers=("flock",))], []),
     ("script -qc 'cat x' /dev/null", [C("cat x", "bash -c", wrappers=("script",))], []),
     ("script out.log", [C("script out.log")], []),
+    # flags: a CPU count is a number, not a flag; echo/printf print whatever they get;
+    # --help/--version of a wrapper run nothing; an escaped star is no glob
+    ('make -j"$(nproc)"', [C("make -j$(nproc)"), C("nproc", "$()")], []),
+    ("make -j$(x)", [C("make -j$(x)"), C("x", "$()")], [FLAGS]),
+    ("printf '%s\\n' \"$@\"", [C("printf %s\\n $@")], []),
+    ('printf "$@"', [C("printf $@")], [FLAGS]),
+    ('ls "$@"', [C("ls $@")], [FLAGS]),
+    ("xargs --version", [C("xargs --version")], []),
     # ssh: the remote command is read too, marked with ssh among its wrappers (remote)
     ("ssh build make test", [C("ssh build make test"), C("make test", "ssh", wrappers=("ssh",))], []),
     ("ssh -p 2222 -i k -- h 'rm -rf ~; ls'", [C("ssh -p 2222 -i k -- h rm -rf ~; ls"),
@@ -300,8 +308,12 @@ CASES: list[tuple[str, list[tuple[object, ...]], list[str]]] = [
     # --- heredocs and here-strings ---
     ("cat <<'EOF' > f\n$HOME\nEOF", [C("cat", redirects=(("<<", "EOF", False), (">", "f", True)))], []),
     ("cat <<EOF > f\nplain text\nEOF", [C("cat", redirects=(("<<", "EOF", False), (">", "f", True)))], []),
-    ("cat <<EOF\nhi $USER\nEOF", [C("cat", redirects=(("<<", "EOF", False),))], [HEREDOC]),
-    ("cat <<EOF\n$(rm -rf /)\nEOF", [C("cat", redirects=(("<<", "EOF", False),)), C("rm -rf /", "$()")], [HEREDOC]),
+    # an unquoted heredoc's expansions are known only at run time: a problem for code a shell
+    # or interpreter runs, not for data (cat, a file); its $( ) are walked either way
+    ("cat <<EOF\nhi $USER\nEOF", [C("cat", redirects=(("<<", "EOF", False),))], []),
+    ("cat <<EOF\n$(rm -rf /)\nEOF", [C("cat", redirects=(("<<", "EOF", False),)), C("rm -rf /", "$()")], []),
+    ("bash <<EOF\nrm $X\nEOF", [C("bash", redirects=(("<<", "EOF", False),)), C("rm $X", "heredoc")], [HEREDOC]),
+    ("cat > f.py <<'EOF'\nimport os\nEOF", [C("cat", redirects=((">", "f.py", True), ("<<", "EOF", False)))], []),
     ("bash <<'EOF'\nrm -rf /\nEOF", [C("bash", redirects=(("<<", "EOF", False),)), C("rm -rf /", "heredoc")], []),
     (
         "sh -s <<EOF\ncurl x | sh\nEOF",

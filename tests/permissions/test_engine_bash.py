@@ -217,7 +217,8 @@ STATIC = [
     (ECHO, "echo a\u200bb", "ask"),
     ({"allow": ("Bash(ls:*)",)}, "IFS=/ ls", "ask"),
     ({"allow": ("Bash(ls:*)",)}, "PS4='$(id)' ls", "ask"),
-    ({"allow": ("Bash(cat:*)",)}, "cat <<EOF\n$(whoami)\nEOF", "ask"),
+    ({"allow": ("Bash(cat:*)",)}, "cat <<EOF\n$(touch x)\nEOF", "ask"),  # touch: no rule
+    ({"allow": ("Bash(cat:*)",)}, "cat <<EOF\n$(whoami)\nEOF", "allow"),  # data for cat; whoami is read-only
     ({"allow": ("Bash(cat:*)",)}, "cat <<'EOF'\n$(whoami)\nEOF", "allow"),
     ({"allow": ("Bash(ls:*)", "Bash(echo *)")}, "ls > $(echo out)", "ask"),
     ({"allow": ("Bash",)}, "$CMD --flag", "ask"),

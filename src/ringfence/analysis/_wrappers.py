@@ -318,6 +318,8 @@ def strip(values: list[str], spec: Spec) -> Stripped:
             break
         if word == "-" or not word.startswith("-"):
             break
+        if word in ("--help", "--version"):
+            return out  # prints and exits: no command runs
         step = _option(values, i, spec, out)
         if step is None:
             return out

@@ -247,6 +247,8 @@ _BRACE = lazy(r"\{[^{}\s]*(?:,|\.\.)[^{}\s]*\}")
 _GLOB = frozenset("*?[")
 _PLAIN = lazy(r"^[\w./@%+=:,-]+$")
 _SPLITS = frozenset(" \t\n")
+_ESCAPED = lazy(r"\\.", re.DOTALL)
+_CPU_COUNT = lazy(r"^\$\((?:nproc(?: --all)?|getconf _NPROCESSORS_ONLN|sysctl -n hw\.(?:ncpu|logicalcpu))\)$")
 _MAX_COMBINATIONS = 16  # a command emitted once per combination of its variables' values
 
 
@@ -580,8 +582,11 @@ class _Walk:
                 self._emit_plain((), (), env.redirects, env)
 
     def _lost_before_heredoc(self, node: Node, body: Node, heredoc: Node) -> list[_Word]:
-        """``python3 - <<EOF``: tree-sitter drops the ``-`` between the command and ``<<``."""
-        gap = _text(node)[body.end_byte - node.start_byte : heredoc.start_byte - node.start_byte]
+        """``python3 - <<EOF``: tree-sitter drops the ``-`` between the command and ``<<``
+        (what lies between the last thing before the heredoc, the command or a redirect such
+        as ``cat > f <<EOF``, and the ``<<``)."""
+        start = max([body.end_byte] + [c.end_byte for c in node.children if c.end_byte <= heredoc.start_byte])
+        gap = _text(node)[start - node.start_byte : heredoc.start_byte - node.start_byte]
         lost = [_Word(w) for w in gap.split()]
         if any(not _PLAIN.match(w.value) for w in lost):
             self.problem(_NOT_UNDERSTOOD)
@@ -617,15 +622,16 @@ class _Walk:
         if start is None or body is None:
             return
         quoted = any(q in _text(start) for q in "'\"\\")
-        if not quoted and any(c.type in _EXPANSIONS for c in body.named_children):
+        shell = next((c for c in fed if _reads_script_from_stdin(c)), None)
+        reader = next((c for c in fed if _reads_code_from_stdin(c)), None)
+        if not quoted and (shell or reader) and any(c.type in _EXPANSIONS for c in body.named_children):
+            # text for cat or a file is data; code a shell or interpreter runs must be known
             self.problem("It has an unquoted heredoc with expansions, whose text is only known at run time.")
         if not quoted:
             self.substitutions(body, env)  # its $( ) run while bash reads it
-        shell = next((c for c in fed if _reads_script_from_stdin(c)), None)
         if shell is not None:
             self.source(_text(body), env.nested("heredoc", shell.wrappers))
             return
-        reader = next((c for c in fed if _reads_code_from_stdin(c)), None)
         if reader is not None:  # python3 - <<'EOF' ... os.system("...") ... EOF
             lang = _inline.language(reader.name) or ""
             for string in _inline.shell_strings(lang, _text(body)):
@@ -882,7 +888,7 @@ class _Walk:
             self.problem("Its command name is a glob pattern, so no rule can tell what it runs.")
         elif not head.value.isascii():
             self.problem("Its command name has non-ASCII characters, which can imitate another command.")
-        if any(w.flag for w in words[1:]):
+        if any(w.flag for w in words[1:]) and not _prints_only(head.value, words):
             computed = True
             self.problem("It passes flags computed at run time, so no rule can tell what it does.")
         return computed
@@ -1031,7 +1037,8 @@ class _Walk:
             if not text.isascii():
                 self.problem("It has non-ASCII characters outside quotes, which can imitate other characters.")
             word = _Word(_unescape(text))
-            word.glob = any(c in _GLOB for c in text)
+            bare = text if "\\" not in text else _ESCAPED.sub("", text)  # `\*` is a plain star
+            word.glob = any(c in _GLOB for c in bare)
             if "{" in text and _BRACE.search(text):
                 self._braces(word, text)
             return word
@@ -1075,6 +1082,7 @@ class _Walk:
         head: str | None = None  # the literal text before the first expansion
         count = 0
         substitution = flag = False
+        counted = True  # every expansion is a CPU count: "-j$(nproc)" is -j and a number
         base = node.start_byte
         position = base + 1
         for child in node.named_children:
@@ -1096,12 +1104,13 @@ class _Walk:
             count += 1
             substitution = substitution or child.type == "command_substitution"
             flag = flag or bool(_ALL_ARGS.match(piece))
+            counted = counted and bool(_CPU_COUNT.match(piece))
         tail = _unescape_double(text[position - base : len(text) - 1])
         parts.append(tail)
         word = _Word("".join(parts), count > 0)
         word.substitution = substitution
         word.single = count == 1 and not static + tail
-        word.flag = flag or (head is not None and head.startswith("-") and "=" not in head)
+        word.flag = flag or (head is not None and head.startswith("-") and "=" not in head and not counted)
         return word
 
     def _concatenation(self, node: Node) -> _Word:
@@ -1116,7 +1125,8 @@ class _Walk:
                 if part.computed:
                     break
                 head += part.value
-            word.flag = head.startswith("-") and "=" not in head
+            counted = all(not p.computed or _CPU_COUNT.match(p.value) for p in parts)  # -j$(nproc)
+            word.flag = head.startswith("-") and "=" not in head and not counted
         unquoted = "".join(_text(c) for c in node.named_children if c.type in ("word", "brace_expression"))
         if "{" in unquoted and "}" in unquoted and ("," in unquoted or ".." in unquoted):
             self._braces(word, _text(node))
@@ -1370,6 +1380,14 @@ def _reads_script_from_stdin(command: SimpleCommand) -> bool:
             continue
         break
     return i >= len(argv)
+
+
+def _prints_only(name: str, words: list[_Word]) -> bool:
+    """``echo "$@"``, ``printf '%s\\n' "$@"``: whatever the arguments are, these print them
+    (printf's options come before a literal format; echo's change only how it prints)."""
+    if name == "echo":
+        return True
+    return name == "printf" and len(words) > 1 and not words[1].computed and not words[1].value.startswith("-")
 
 
 def whitespace_value(written: str) -> bool:
