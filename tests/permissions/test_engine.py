@@ -45,7 +45,13 @@ FILES = [
     ({"ask": ("Edit(docs/**)",), "allow": ("Edit",)}, "Edit", {"file_path": "/w/proj/docs/a.md"}, "ask"),
     # a Read deny also blocks writes; an Edit deny does not block reads
     ({"deny": ("Read(.env)",), "allow": ("Edit",)}, "Write", {"file_path": "/w/proj/.env"}, "deny"),
-    ({"deny": ("Edit(.env)",)}, "Read", {"file_path": "/w/proj/.env"}, "allow"),
+    ({"deny": ("Edit(.env)",)}, "Read", {"file_path": "/w/proj/.env"}, "ask"),  # a credential file: asked
+    ({"allow": ("Read(./.env)",)}, "Read", {"file_path": "/w/proj/.env"}, "allow"),  # unless a rule allows it
+    ({}, "Read", {"file_path": "/w/proj/.env.example"}, "allow"),
+    ({}, "Read", {"file_path": "/w/proj/certs/server.key"}, "ask"),
+    ({}, "Read", {"file_path": "/w/proj/.npmrc"}, "ask"),
+    ({}, "Grep", {"pattern": "KEY", "path": "/w/proj/.env"}, "ask"),  # Grep prints the lines it matches
+    ({}, "Grep", {"pattern": "x", "path": "/w/proj"}, "allow"),
     # only Read() and Edit() path rules are consulted
     ({"allow": ("Write(src/**)",)}, "Write", {"file_path": "/w/proj/src/a.py"}, "ask"),
     ({"deny": ("Write(src/**)",)}, "Write", {"file_path": "/w/proj/src/a.py"}, "ask"),

@@ -258,6 +258,9 @@ class Engine:
         if rule is not None:
             return _ruled(rule, what)
         if not writes and self._inside_cwd(paths):
+            holds = _credentials(paths) if tool_name in ("Read", "Grep") else None
+            if holds is not None:  # the risk rules ask for `cat .env`; the Read tool is no way round
+                return Decision("ask", None, f"{lexical} is {holds}, which may hold secrets: no rule pre-approves reading it")
             return Decision("allow", None, f"{tool_name} only reads, and {lexical} is inside the working folder")
         return Decision("ask", None, f"no allow rule covers {what}", default=True)
 
@@ -479,6 +482,17 @@ class _Part:
 
 _WRITE_FAMILIES = ("Edit", "Read")  # a Read deny also blocks writes to the path
 _READ_FAMILIES = ("Read",)
+
+
+def _credentials(paths: tuple[str, ...]) -> str | None:
+    """What credential file one of ``paths`` is (``an .env file``), as the risk rules name it."""
+    from ringfence.analysis.risk._words import lesser_secret, normal, secret
+
+    for path in paths:
+        found = secret(normal(path)) or lesser_secret(normal(path))
+        if found is not None:
+            return found
+    return None
 
 
 def _level_match(compiled: list[_Compiled], tool_input: Mapping[str, object]) -> Rule | None:
