@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from ringfence.analysis._lazyre import LazyPattern, lazy
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ringfence.analysis.bash import SimpleCommand
 
 SHELLS = frozenset({"sh", "bash", "zsh", "dash", "ksh", "mksh", "ash", "yash", "posh", "rbash", "fish", "csh", "tcsh"})
@@ -181,6 +185,67 @@ def safe(word: str, fallback: str = "a path") -> str:
     return fallback
 
 
+# Commands that use, list or manage a file without printing what is in it.
+NOT_READING = frozenset(
+    {
+        "ls",
+        "stat",
+        "test",
+        "[",
+        "[[",
+        "du",
+        "chmod",
+        "chown",
+        "chgrp",
+        "mkdir",
+        "touch",
+        "rm",
+        "ssh",
+        "ssh-add",
+        "ssh-keygen",
+        "ssh-copy-id",
+        "git",
+        "cd",
+        "realpath",
+        "readlink",
+        "dirname",
+        "basename",
+        "echo",
+        "printf",
+        "which",
+        "export",
+        "ln",
+        "find",
+        "tree",
+        "wc",
+        "aws",
+        "gcloud",
+        "az",
+        "kubectl",
+        "helm",
+        "docker",
+        "podman",
+        "gpg",
+        "npm",
+        "pip",
+        "twine",
+        "cargo",
+        "code",
+        "vim",
+        "vi",
+        "nano",
+        "emacs",
+        "file",
+        "shred",
+        "source",
+        ".",
+        "unset",
+        "local",
+        "declare",
+    }
+)
+
+
 # --- paths a command writes ------------------------------------------------------------
 
 _DESTINATION_LAST = frozenset({"cp", "mv", "install", "ln", "rsync", "scp"})
@@ -227,22 +292,63 @@ def _written_paths(command: SimpleCommand) -> list[str]:
     return [normal(p) for p in paths if p]
 
 
-# ssh-style tools log in with a key (-i) and read their config (-F): using, not sending.
+# ssh-style tools log in with a key (-i) and read their config (-F): using, not sending;
+# so do HTTP clients with a client certificate (curl --cert/--key).
 _SSH_TOOLS = frozenset({"ssh", "scp", "sftp", "rsync", "autossh", "sshfs"})
 _KEY_OPTIONS = frozenset({"-i", "--identity", "-F", "-o", "-e", "--rsh", "-S"})
+_HTTP_TOOLS = frozenset({"curl", "wget", "http", "https", "xh", "openssl"})
+_CERT_OPTIONS = frozenset(
+    {
+        "-E",
+        "--cert",
+        "--key",
+        "--cacert",
+        "--capath",
+        "--proxy-cert",
+        "--proxy-key",
+        "--certificate",
+        "--private-key",
+        "-cert",
+        "-key",
+    }
+)
+
+
+_SUBSTITUTION = lazy(r"\$\([^()]*\)|`[^`]*`")
+
+
+def _command_line(word: str) -> bool:
+    """A word that reads like a whole command line (``-c 'ls -la ~/.ssh'``): an option after
+    a space, outside ``$( )`` (``/proc/$(pgrep -n x)/environ`` is a path)."""
+    if " -" not in word:
+        return False
+    if "$(" in word or "`" in word:
+        word = _SUBSTITUTION.sub("", word)
+    return " -" in word
 
 
 def operand_paths(command: SimpleCommand) -> list[str]:
     """Words of ``command`` that could be paths it reads, normalised, and ``<`` sources (not
-    a copy's destination, nor a word that looks like a whole command line)."""
+    a copy's destination, a key or certificate it logs in with, nor a word that looks like a
+    whole command line). Computed once per command: read the list, do not change it."""
+    cache = command.__dict__  # the secret rules of two families ask for each command: compute once
+    found: list[str] | None = cache.get("_operands")
+    if found is None:
+        found = cache["_operands"] = _operand_paths(command)
+    return found
+
+
+def _operand_paths(command: SimpleCommand) -> list[str]:
     argv = command.argv
-    skip = _KEY_OPTIONS if command.name in _SSH_TOOLS else frozenset()
-    words = [a for i, a in enumerate(argv[1:], start=1) if a and " -" not in a and argv[i - 1] not in skip]
-    if command.name in _DESTINATION_LAST and len(words) >= 2:
+    name = command.name
+    skip = _KEY_OPTIONS if name in _SSH_TOOLS else _CERT_OPTIONS if name in _HTTP_TOOLS else frozenset()
+    words = [a for i, a in enumerate(argv[1:], start=1) if a and argv[i - 1] not in skip]
+    if name in _DESTINATION_LAST and len(words) >= 2:
         words = words[:-1]
+    words = [a for a in words if not _command_line(a)]
     paths = [normal(a.lstrip("@")) for a in words if not a.startswith("-")]
     for arg in words:  # --file=PATH, -F x=@PATH
-        if "=" in arg:
+        if "=" in arg and arg.partition("=")[0] not in skip:
             value = arg.partition("=")[2].lstrip("@")
             if value:
                 paths.append(normal(value))
@@ -266,18 +372,24 @@ _SECRETS: tuple[tuple[LazyPattern, str], ...] = (
         lazy(
             r"(?:^|/)(?:\.netrc|_netrc|\.git-credentials|\.config/gh/hosts\.yml|\.npmrc|\.pypirc|\.yarnrc\.yml"
             r"|\.cargo/credentials(?:\.toml)?|\.gem/credentials|\.vault-token|\.pgpass|\.my\.cnf"
-            r"|\.terraform\.d/credentials\.tfrc\.json|\.config/hub|\.netlify/config\.json|\.config/op(?:/|$))$"
+            r"|\.terraform\.d/credentials\.tfrc\.json|\.terraformrc|\.config/hub|\.netlify/config\.json"
+            r"|\.config/op(?:/|$)|\.config/rclone/rclone\.conf|\.claude/\.credentials\.json|\.codex/auth\.json"
+            r"|\.s3cfg|\.boto|\.databrickscfg|\.config/doctl/config\.yaml|\.oci/config|\.kaggle/kaggle\.json"
+            r"|(?:\.cache/)?huggingface/token|\.config/glab-cli/config\.yml|containers/auth\.json"
+            r"|\.config/github-copilot/(?:hosts|apps)\.json|\.config/gh/hosts\.yaml)$"
         ),
         "saved login credentials",
     ),
     (lazy(r"(?:^|/)\.gnupg(?:/|$)"), "your GPG keys"),
-    (lazy(r"^/proc/[^/]+/(?:environ|mem)$"), "a process's environment or memory"),
+    (lazy(r"^/proc/.+/(?:environ|mem)$"), "a process's environment or memory"),
     (lazy(r"^/etc/(?:shadow|gshadow)-?$|^/etc/sudoers"), "the system's password hashes or sudo rules"),
+    (lazy(r"^(?:/var)?/run/secrets(?:/|$)"), "a mounted service-account token or container secret"),
     (
         lazy(
-            r"(?:^|/)(?:\.mozilla/firefox|\.config/(?:google-chrome|chromium|BraveSoftware|microsoft-edge)"
+            r"(?:^|/)(?:\.mozilla|\.config/(?:google-chrome|chromium|BraveSoftware|microsoft-edge|vivaldi|opera)"
             r"|Library/Application Support/(?:Google/Chrome|Firefox|BraveSoftware|Microsoft Edge)"
-            r"|Library/Cookies)(?:/|$)"
+            r"|Library/Cookies|Library/Safari)(?:/|$)"
+            r"|(?:^|/)(?:cookies\.sqlite|key[34]\.db|signons\.sqlite|Login Data|Cookies)$"
         ),
         "a browser profile (cookies and saved passwords)",
     ),
@@ -307,28 +419,70 @@ _EXAMPLES = (
     "~/.npmrc",
     "~/.pypirc",
     "~/.gnupg/private-keys-v1.d",
+    "~/.config/rclone/rclone.conf",
+    "~/.claude/.credentials.json",
     "/proc/1/environ",
     "/proc/self/environ",
     "/etc/shadow",
+    "/var/run/secrets/kubernetes.io/serviceaccount/token",
 )
+
+
+# Secrets a word with no "/" and no "." can name.
+_SECRET_WORDS = {
+    "_netrc": "saved login credentials",
+    "Cookies": "a browser profile (cookies and saved passwords)",
+    "Login Data": "a browser profile (cookies and saved passwords)",
+}
+# A quick first look: every pattern of _SECRETS needs one of these words at the start or
+# after a "/" (keep it so when adding one); most words have none, and one search says so.
+_SECRET_HINT = lazy(
+    r"(?:^|/)(?:\.(?:ssh|aws|config|azure|kube|docker|netrc|git-credentials|npmrc|pypirc|yarnrc|cargo|gem|vault-token"
+    r"|pgpass|my\.cnf|terraform|netlify|claude|codex|s3cfg|boto|databrickscfg|oci|kaggle|gnupg|mozilla|local|cache)"
+    r"|_netrc|huggingface|containers|Library|cookies\.sqlite|key[34]\.db|signons|Login Data|Cookies|proc/|etc/|var/|run/)"
+)
+# The same for _LESSER.
+_LESSER_HINT = lazy(r"\.env|_history$|\.(?:pem|key|p12|pfx|jks|keystore)$")
 
 
 def secret(path: str) -> str | None:
     """What credential ``path`` holds ("your AWS credentials"), or None."""
-    for pattern, what in _SECRETS:
-        if pattern.search(path):
-            return what
-    if "*" in path or "?" in path or "[" in path:
+    if "/" not in path and "." not in path:  # most words: `install`, `-la`, `main`
+        return _SECRET_WORDS.get(path)
+    if _SECRET_HINT.search(path):
+        for pattern, what in _SECRETS:
+            if pattern.search(path):
+                return what
+    if ("*" in path or "?" in path or "[" in path) and path.startswith(("~/", "/")):
+        parts = path.split("/")
         from fnmatch import fnmatchcase
 
-        for example in _EXAMPLES:
-            if fnmatchcase(example, path):
+        for example, names in _EXAMPLE_PARTS.get((len(parts), parts[0]), ()):
+            # one part at a time: `*` does not cross a `/` (a bare `*` names the working directory's files)
+            if all(_glob_part(n, p, fnmatchcase) for n, p in zip(names[1:], parts[1:], strict=True)):
                 return secret(example)
     return None
 
 
+# The examples by (number of parts, first part): a glob is compared with those of its shape only.
+_EXAMPLE_PARTS: dict[tuple[int, str], list[tuple[str, list[str]]]] = {}
+for _example in _EXAMPLES:
+    _names = _example.split("/")
+    _EXAMPLE_PARTS.setdefault((len(_names), _names[0]), []).append((_example, _names))
+
+
+def _glob_part(name: str, part: str, fnmatchcase: Callable[[str, str], bool]) -> bool:
+    """Whether one part of a glob matches one name, as bash expands it: ``*`` and ``?`` do
+    not match a leading dot (``~/*`` is not ``~/.netrc``; ``~/.*`` is)."""
+    if name.startswith(".") and not part.startswith("."):
+        return False
+    return fnmatchcase(name, part)
+
+
 def lesser_secret(path: str) -> str | None:
     """Files that often hold secrets but are also everyday reading (.env, history, *.pem)."""
+    if "." not in path or not _LESSER_HINT.search(path):
+        return None
     for pattern, what in _LESSER:
         if pattern.search(path):
             return what
@@ -368,3 +522,48 @@ def _inline_code(command: SimpleCommand) -> str:
         elif arg.startswith("-") and not arg.startswith("--") and len(arg) > 2 and arg[1] in "ce" and name != "php":
             pieces.append(arg[2:])  # -cCODE
     return "\n".join(pieces)
+
+
+_LITERAL = lazy(r""""([^"\\\n]{1,300})"|'([^'\\\n]{1,300})'|`([^`\\\n]{1,300})`""")
+
+
+def code_paths(command: SimpleCommand) -> list[str]:
+    """The string literals of ``command``'s inline code (``inline_code``) that could be
+    paths, normalised: ``open(os.path.expanduser("~/.aws/credentials"))`` gives
+    ``~/.aws/credentials``, ``homedir()+'/.npmrc'`` gives ``/.npmrc``, and
+    ``os.path.join(home, ".ssh", "id_rsa")`` gives ``.ssh/id_rsa`` too."""
+    cache = command.__dict__
+    found: list[str] | None = cache.get("_code_paths")
+    if found is None:
+        found = cache["_code_paths"] = _code_paths(inline_code(command))
+    return found
+
+
+def _code_paths(code: str) -> list[str]:
+    if not code or ("'" not in code and '"' not in code and "`" not in code):
+        return []
+    literals = [m.group(1) or m.group(2) or m.group(3) for m in _LITERAL.finditer(code)]
+    paths = [normal(word) for word in literals if "." in word or "/" in word]
+    for first, second in pairwise(literals):  # path.join(home, ".ssh", "id_rsa")
+        if first.startswith(".") and "/" not in first and " " not in first and second:
+            paths.append(normal(first + "/" + second))
+    return paths
+
+
+# --- the environment -------------------------------------------------------------------
+
+_ENV_PRINTERS = frozenset({"env", "printenv", "set", "export", "declare", "typeset"})
+
+
+def dumps_environment(command: SimpleCommand) -> bool:
+    """``env``, ``printenv``, ``set``, ``export -p``, ``declare -x``...: it prints every
+    environment variable (``printenv PATH`` or ``env FOO=1 make`` do not)."""
+    name, argv = command.name, command.argv
+    if name not in _ENV_PRINTERS:
+        return False
+    rest = argv[1:]
+    if name in ("env", "printenv"):
+        return all(a in ("-0", "--null") for a in rest)
+    if name == "set":
+        return not rest
+    return all(a.startswith("-") and set(a[1:]) <= {"p", "x"} for a in rest)  # export -p, declare -x
