@@ -1,9 +1,11 @@
 """Security tampering: switching off the protections around the agent.
 
 Firewalls, SELinux and AppArmor, audit logging, ringfence's own policy and Claude Code's
-permission settings, the egress proxy and shell history are what let a person see and
-limit what an agent does. Changing ringfence's or Claude Code's settings from a bash
-command is denied (an agent must not widen its own permissions); the rest is asked.
+permission settings, the sandbox, security agents, the egress proxy, file times, commit
+signing and shell history are what let a person see and limit what an agent does.
+Changing ringfence's or Claude Code's settings from a bash command, killing ringfence, the
+sandbox or a security agent, and faking the time of a system file are denied (an agent
+must not widen its own permissions or hide its tracks); the rest is asked.
 
 - RF-TAMP-001 (HIGH): firewalls off or flushed (``ufw disable``, ``iptables -F``,
   ``nft flush ruleset``, stopping firewalld, ``pfctl -d``).
@@ -14,7 +16,8 @@ command is denied (an agent must not widen its own permissions); the rest is ask
 - RF-TAMP-004 (CRITICAL): writing or deleting ringfence's policy (``ringfence.toml``,
   ``.ringfence/``, ``~/.config/ringfence``, ``/etc/ringfence``) or Claude Code's settings
   and hooks (``.claude/settings*.json``, ``.claude/hooks``, ``~/.claude/settings.json``,
-  ``managed-settings.json``).
+  ``managed-settings.json``), from the shell or from code handed to an interpreter
+  (``python3 -c "...json.dump(d, open('.claude/settings.json', 'w'))"``).
 - RF-TAMP-005 (HIGH): wiping or disabling shell history (``history -c``, ``unset
   HISTFILE``, ``HISTFILE=/dev/null``, ``set +o history``, removing ``~/.bash_history``).
 - RF-TAMP-006 (HIGH): library injection or shell start-up hooks through the environment
@@ -23,6 +26,17 @@ command is denied (an agent must not widen its own permissions); the rest is ask
   ``HTTPS_PROXY``/``HTTP_PROXY``/``ALL_PROXY``, ``NO_PROXY=*``, ``curl --noproxy '*'``).
 - RF-TAMP-008 (MEDIUM): turning TLS verification off for good (``git config http.sslVerify
   false``, ``npm config set strict-ssl false``, ``NODE_TLS_REJECT_UNAUTHORIZED=0``).
+- RF-TAMP-009 (CRITICAL): killing or stopping ringfence, the sandbox (``bwrap``,
+  ``firejail``...) or a security agent (auditd, falco, osquery, wazuh, CrowdStrike, ClamAV,
+  Defender...): ``pkill -f ringfence``, ``kill $(pgrep bwrap)``, ``pgrep falco | xargs
+  kill``, ``systemctl stop``/``disable``/``mask``, ``launchctl bootout``.
+- RF-TAMP-010 (CRITICAL): giving a system file or a dotfile in home a chosen time
+  (``touch -r /bin/ls /usr/local/bin/x``, ``touch -d 2019-01-01 ~/.bashrc``): timestomping,
+  which hides a change. RF-TAMP-011 (HIGH): the same for another path outside the
+  workspace (absolute or in home, not /tmp); ``touch -d`` of a project file stays quiet.
+- RF-TAMP-012 (MEDIUM): commit or tag signing, or signature checks, off in the global or
+  system git config (``git config --global commit.gpgsign false``, ``--unset``,
+  ``gpg.program true``); a repository's own ``git config`` stays quiet.
 """
 
 from __future__ import annotations
@@ -30,12 +44,14 @@ from __future__ import annotations
 import re
 
 from ringfence.analysis._lazyre import lazy
-from ringfence.analysis.risk import Severity, rule
-from ringfence.analysis.risk._words import normal, split_options, written_paths
+from ringfence.analysis.risk import Severity, parsed_rule, rule
+from ringfence.analysis.risk._words import inline_code, normal, split_options, system_path, written_paths
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from ringfence.analysis.bash import SimpleCommand
+    from collections.abc import Iterator
+
+    from ringfence.analysis.bash import ParsedCommand, SimpleCommand
 
 _FIREWALL_SERVICES = frozenset({"firewalld", "ufw", "nftables", "iptables", "ip6tables", "netfilter-persistent"})
 _MAC_SERVICES = frozenset(
@@ -118,6 +134,22 @@ _POLICY = lazy(
     r"|^/etc/claude-code(?:/|$)|(?:^|/)\.mcp\.json$"
 )
 _REMOVERS = frozenset({"rm", "unlink", "shred", "mv", "truncate"})
+# The same files named inside program text (``open('.claude/settings.json', 'w')``).
+_POLICY_IN_CODE = lazy(
+    r"ringfence\.toml|(?:^|[/'\"\s])\.ringfence\b|\.config/ringfence|/etc/ringfence"
+    r"|\.claude/(?:settings(?:\.local)?\.json|hooks)|managed-settings|/etc/claude-code|\.mcp\.json"
+)
+_POLICY_WORDS = ("ringfence", ".claude", "claude-code", "managed-settings", ".mcp.json")
+# Program text that writes, moves or deletes a file.
+_CODE_WRITES = lazy(
+    r"\bopen\s*\([^)]*,\s*(?:mode\s*=\s*)?['\"][^'\"]*[wax+]|\bopen\s*\(?\s*(?:my\s+)?\$?\w+\s*,\s*['\"]\s*\+?[>|]"
+    r"|(?<!stdout)(?<!stderr)\.write(?:_text|_bytes)?\s*\(|\bjson\.dump\s*\(|\b(?:write|append)File(?:Sync)?\b"
+    r"|\bcreateWriteStream\b|\b(?:unlink|rm|rename)(?:Sync)?\s*\(|\bos\.(?:remove|replace|rename)\b"
+    r"|\bshutil\.(?:move|rmtree)\b|(?:\bshutil\.copy\w*|\bcopyFile(?:Sync)?|\bcp(?:Sync)?)\s*\([^,()]*,[^)]*"
+    r"(?:ringfence|\.claude|managed-settings|claude-code|\.mcp\.json)"  # a copy onto the settings, not from them
+    r"|\.unlink\s*\(|\bFile\.(?:write|delete|open\s*\([^)]*['\"][wa])|\bfile_put_contents\b|\bunlink\b"
+    r"|\btruncate\b|\bIO\.write\b"
+)
 
 
 @rule("RF-TAMP-004", Severity.CRITICAL, "Writes or deletes ringfence's policy or Claude Code's permission settings.")
@@ -125,11 +157,20 @@ def own_settings(command: SimpleCommand) -> str | None:
     targets = list(written_paths(command))
     if command.name in _REMOVERS:
         targets += [normal(a) for a in split_options(command.argv)[1]]
-    if any(_POLICY.search(t) for t in targets):
+    if any(_POLICY.search(t) for t in targets) or _code_writes_policy(command):
         return (
             "It changes ringfence's policy or Claude Code's permission settings: an agent may not widen its own limits."
         )
     return None
+
+
+def _code_writes_policy(command: SimpleCommand) -> bool:
+    """``python3 -c "...json.dump(d, open('.claude/settings.json', 'w'))"``: code that names
+    the settings and writes, moves or deletes a file."""
+    code = inline_code(command)
+    if not code or not any(word in code for word in _POLICY_WORDS):
+        return False
+    return bool(_POLICY_IN_CODE.search(code) and _CODE_WRITES.search(code))
 
 
 _HISTORY = lazy(r"(?:^|/)\.(?:bash|zsh|sh|python|psql|mysql|node_repl)_history$|(?:^|/)\.zhistory$")
@@ -219,4 +260,140 @@ def tls_off(command: SimpleCommand) -> str | None:
         return "It turns TLS certificate checks off."
     if command.argv and any(p.match(command.text) for p in _TLS_OFF):
         return "It turns TLS certificate checks off in a saved configuration."
+    return None
+
+
+# ringfence itself, the sandbox it runs commands in, and the agents that watch the machine
+# (EDR, antivirus, audit, intrusion detection): as a process name, a service or a pattern.
+_GUARDS = lazy(
+    r"(?<![\w-])(?:ringfence|bwrap|bubblewrap|firejail|nsjail|sandbox-exec|auditd|auditbeat|falco|osqueryd?"
+    r"|wazuh[\w-]*|ossec[\w-]*|falcon-sensor|falcond|falconctl|crowdstrike|sentinel(?:one|d|ctl|-agent)"
+    r"|clamd|clamav[\w-]*|freshclam|elastic-agent|elastic-endpoint|tetragon|tracee|mdatp|wdavdaemon|santad"
+    r"|sysmon|aide|rkhunter|fail2ban[\w-]*|cbagent|cbdaemon|cylance\w*|xagt|qualys[\w-]*|ds_agent"
+    r"|taniumclient|sophos\w*|velociraptor)(?![\w])",
+    re.IGNORECASE,
+)
+_KILLERS = frozenset({"kill", "pkill", "killall", "skill", "xkill"})
+_SERVICE_STOP = frozenset({"stop", "disable", "mask", "kill", "unload", "bootout", "remove"})
+
+
+@parsed_rule("RF-TAMP-009", Severity.CRITICAL, "Kills or stops ringfence, the sandbox or a security agent.")
+def kill_guards(parsed: ParsedCommand) -> Iterator[tuple[int, str]]:
+    commands = parsed.commands
+    for index, command in enumerate(commands):
+        name, argv = command.name, command.argv
+        if name in _KILLERS:
+            if name == "kill" and (argv[1:2] == ("-0",) or argv[1:3] == ("-s", "0")):
+                continue  # kill -0: is it alive?
+            words = list(argv[1:])
+            if "xargs" in command.wrappers and command.pipeline >= 0:  # pgrep ringfence | xargs kill
+                words += [
+                    a for c in commands if c.pipeline == command.pipeline and c.stage < command.stage for a in c.argv
+                ]
+            guard = next((m.group(0) for w in words for m in [_GUARDS.search(w)] if m), None)
+            if guard:
+                yield index, f"`{name}` kills {_guard_name(guard)}, which watches or limits what runs here."
+        elif name in ("systemctl", "service", "launchctl", "rc-service", "sv") and set(argv[1:]) & _SERVICE_STOP:
+            services = [a for a in argv[1:] if not a.startswith("-") and a not in _SERVICE_STOP]
+            guard = next((m.group(0) for w in services for m in [_GUARDS.search(w)] if m), None)
+            if guard:
+                yield index, f"`{name}` stops {_guard_name(guard)}, which watches or limits what runs here."
+
+
+def _guard_name(found: str) -> str:
+    lowered = found.lower()
+    if lowered == "ringfence":
+        return "ringfence"
+    if lowered in ("bwrap", "bubblewrap", "firejail", "nsjail", "sandbox-exec"):
+        return "the sandbox"
+    return f"the security agent {lowered}"
+
+
+_TEMP = ("/tmp/", "/var/tmp/", "/private/tmp/", "/dev/shm/", "/private/var/folders/")
+
+
+def _stamped(command: SimpleCommand) -> list[str]:
+    """Files ``touch`` gives a chosen time (-r/--reference, -d/--date, -t), normalised."""
+    if command.name != "touch":
+        return []
+    options, operands = split_options(
+        command.argv, valued="rdtA", long_valued=frozenset({"--date", "--reference", "--time"})
+    )
+    if not options & {"r", "d", "t", "A", "--date", "--reference"}:
+        return []
+    return [normal(o) for o in operands if not (normal(o) + "/").startswith(_TEMP)]
+
+
+@rule(
+    "RF-TAMP-010",
+    Severity.CRITICAL,
+    "Forges the time of a system file or a dotfile in home (touch -r/-d/-t): hides a change.",
+    names=("touch",),
+)
+def timestomp(command: SimpleCommand) -> str | None:
+    for path in _stamped(command):
+        if system_path(path) or path.startswith("~/."):
+            return "`touch` gives a system or start-up file a false time, which hides when it was changed."
+    return None
+
+
+@rule(
+    "RF-TAMP-011",
+    Severity.HIGH,
+    "Forges the time of a file outside the workspace (touch -r/-d/-t of an absolute or home path).",
+    names=("touch",),
+)
+def timestomp_elsewhere(command: SimpleCommand) -> str | None:
+    for path in _stamped(command):
+        if path.startswith(("/", "~")) and not (system_path(path) or path.startswith("~/.")):
+            return "`touch` gives a file outside the workspace a false time, which hides when it was changed."
+    return None
+
+
+_SIGNING = frozenset(
+    {
+        "commit.gpgsign",
+        "tag.gpgsign",
+        "push.gpgsign",
+        "tag.forcesignannotated",
+        "merge.verifysignatures",
+        "pull.verifysignatures",
+        "rebase.verifysignatures",
+    }
+)
+_SIGNING_PROGRAMS = frozenset({"gpg.program", "gpg.openpgp.program", "gpg.ssh.program", "gpg.x509.program"})
+_NO_OPS = frozenset({"true", "/bin/true", "/usr/bin/true", ":", "cat", "echo", "/bin/cat", "/bin/echo"})
+_FALSE = frozenset({"false", "0", "no", "off"})
+_GLOBAL_FILES = frozenset({"~/.gitconfig", "~/.config/git/config", "/etc/gitconfig"})
+
+
+@rule(
+    "RF-TAMP-012",
+    Severity.MEDIUM,
+    "Turns commit or tag signing, or signature checks, off in the global or system git config.",
+    names=("git",),
+)
+def signing_off(command: SimpleCommand) -> str | None:
+    argv = command.argv
+    if command.name != "git" or "config" not in argv:
+        return None
+    words = argv[argv.index("config") :]
+    options, operands = split_options(
+        words, valued="f", long_valued=frozenset({"--file", "--blob", "--type", "--default", "--comment"})
+    )
+    config_file = next((words[i + 1] for i, w in enumerate(words[:-1]) if w in ("-f", "--file")), "")
+    if not (options & {"--global", "--system"} or normal(config_file) in _GLOBAL_FILES):
+        return None
+    unset = bool(options & {"--unset", "--unset-all"})
+    if operands[:1] in (["set"], ["unset"]):
+        unset = operands[0] == "unset"
+        operands = operands[1:]
+    if not operands:
+        return None
+    key = operands[0].lower()
+    value = operands[1].lower() if len(operands) > 1 else ""
+    if key in _SIGNING and (unset or value in _FALSE):
+        return f"`git config` turns {key} off for every repository: unsigned or unchecked commits pass unnoticed."
+    if key in _SIGNING_PROGRAMS and value in _NO_OPS:
+        return "`git config` replaces the signing program with one that signs nothing."
     return None
