@@ -1038,7 +1038,7 @@ class _Walk:
                 self.problem("It has non-ASCII characters outside quotes, which can imitate other characters.")
             word = _Word(_unescape(text))
             bare = text if "\\" not in text else _ESCAPED.sub("", text)  # `\*` is a plain star
-            word.glob = any(c in _GLOB for c in bare)
+            word.glob = not _GLOB.isdisjoint(bare)
             if "{" in text and _BRACE.search(text):
                 self._braces(word, text)
             return word
@@ -1056,7 +1056,7 @@ class _Walk:
             value = self._expand(node) if self._vars and kind != "command_substitution" else None
             if value is not None and not _SPLITS & set(value):  # unquoted: "a b" would split
                 word = _Word(value)
-                word.glob = any(c in _GLOB for c in value)
+                word.glob = not _GLOB.isdisjoint(value)
                 return word
             word = _Word(text, True)
             word.single = True

@@ -117,7 +117,7 @@ class Rule:
 
     def describe(self) -> str:
         """``Bash(rm:*)`` (deny rule, project /ws/.claude/settings.json)."""
-        where = f", {self.source}" if self.source != API else ""
+        where = f", {self.source}" if self.source is not API and self.source != API else ""
         return f"{self.text} ({self.kind} rule{where})"
 
 

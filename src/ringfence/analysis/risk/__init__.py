@@ -75,6 +75,7 @@ class Rule:
     on_command: CommandCheck | None = None  # sees each SimpleCommand (of ``names``, if any)
     on_parsed: ParsedCheck | None = None  # sees the whole ParsedCommand
     names: frozenset[str] = frozenset()
+    writes: bool = False  # sees only commands that write a path
 
 
 FAMILIES = (
@@ -94,16 +95,22 @@ _loaded = False
 _by_name: dict[str, list[tuple[Rule, CommandCheck]]] = {}
 _general: list[tuple[Rule, CommandCheck]] = []
 _whole: list[tuple[Rule, ParsedCheck]] = []
+_writers: list[tuple[Rule, CommandCheck]] = []  # rules about written paths only
+_written_paths: Callable[[SimpleCommand], list[str]]  # _words.written_paths, once loaded
+_checks: dict[str, list[tuple[Rule, CommandCheck]]] = {}  # by name: the general rules, then the named
 
 
 def rule(
-    rule_id: str, severity: Severity, summary: str, *, names: Iterable[str] = ()
+    rule_id: str, severity: Severity, summary: str, *, names: Iterable[str] = (), writes: bool = False
 ) -> Callable[[CommandCheck], CommandCheck]:
     """Register a check of one simple command: it returns a message, or None for no match.
-    With ``names``, it only sees commands of those names (``SimpleCommand.name``)."""
+    With ``names``, it only sees commands of those names (``SimpleCommand.name``); with
+    ``writes``, only commands that write a path (``_words.written_paths``)."""
 
     def register(check: CommandCheck) -> CommandCheck:
-        _register(Rule(rule_id, _family(check), severity, summary, on_command=check, names=frozenset(names)))
+        _register(
+            Rule(rule_id, _family(check), severity, summary, on_command=check, names=frozenset(names), writes=writes)
+        )
         return check
 
     return register
@@ -129,11 +136,16 @@ def _register(new: Rule) -> None:
     _RULES[new.id] = new
     if new.on_parsed is not None:
         _whole.append((new, new.on_parsed))
+    elif new.on_command is not None and new.writes:
+        _writers.append((new, new.on_command))
     elif new.on_command is not None and new.names:
         for name in new.names:
             _by_name.setdefault(name, []).append((new, new.on_command))
     elif new.on_command is not None:
         _general.append((new, new.on_command))
+    if _loaded:  # a rule registered late still reaches every command
+        _checks.clear()
+        _checks.update((name, _general + named) for name, named in _by_name.items())
 
 
 def rules() -> list[Rule]:
@@ -146,14 +158,22 @@ def analyze(parsed: ParsedCommand) -> list[Finding]:
     """Every finding of every rule, most severe first (then in rule and command order)."""
     _load()
     hits: list[tuple[Rule, int, str]] = []
+    checks, written = _checks, _written_paths
     for index, command in enumerate(parsed.commands):
-        named = _by_name.get(command.name)
-        for item, check in _general + named if named else _general:
+        for item, check in checks.get(command.name, _general):
             message = check(command)
             if message is not None:
                 hits.append((item, index, message))
+        if written(command):
+            for item, check in _writers:
+                message = check(command)
+                if message is not None:
+                    hits.append((item, index, message))
     for item, whole in _whole:
-        hits.extend((item, index, message) for index, message in whole(parsed))
+        for index, message in whole(parsed):
+            hits.append((item, index, message))
+    if not hits:
+        return []
     findings = [_finding(item, index, message, parsed) for item, index, message in hits]
     findings.sort(key=lambda f: (-f.severity, f.rule, f.command))
     return findings
@@ -205,6 +225,9 @@ def _load() -> None:
         return
     import importlib
 
+    global _written_paths
     for family in FAMILIES:
         importlib.import_module(f"{__name__}.{family}")
+    _written_paths = importlib.import_module(f"{__name__}._words").written_paths
+    _checks.update((name, _general + named) for name, named in _by_name.items())
     _loaded = True

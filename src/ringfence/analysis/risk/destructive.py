@@ -365,7 +365,7 @@ def stop_machine(parsed: ParsedCommand) -> Iterator[tuple[int, str]]:
     "RF-DEST-014", Severity.CRITICAL, "A fork bomb: a function that runs two copies of itself, or a fork loop."
 )
 def fork_bomb(parsed: ParsedCommand) -> Iterator[tuple[int, str]]:
-    if _FORK_BOMB.search(parsed.source):
+    if "()" in parsed.source and _FORK_BOMB.search(parsed.source):
         yield -1, "It defines a fork bomb, which exhausts the machine's processes."
         return
     for index, command in enumerate(parsed.commands):

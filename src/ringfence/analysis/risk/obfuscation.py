@@ -193,6 +193,8 @@ def ansi_c_escapes(parsed: ParsedCommand) -> Iterator[tuple[int, str]]:
 def ifs(parsed: ParsedCommand) -> Iterator[tuple[int, str]]:
     for index, command in enumerate(parsed.commands):
         declares = command.name in ("export", "declare", "typeset", "local", "readonly")
+        if not declares and not command.assignments:
+            continue
         pairs = list(command.assignments)
         if declares:
             pairs += [a.partition("=")[::2] for a in command.argv[1:] if "=" in a]
@@ -203,7 +205,7 @@ def ifs(parsed: ParsedCommand) -> Iterator[tuple[int, str]]:
         if hit:
             yield index, f"It changes {min(hit)}, which changes how bash splits or traces words."
     for index, command in enumerate(parsed.commands):
-        if any(_IFS.search(w) and _IFS.sub("", w) for w in command.argv):
+        if any("IFS" in w and _IFS.search(w) and _IFS.sub("", w) for w in command.argv):
             yield index, "It uses ${IFS} in place of a space, a way to hide a command's words."
 
 

@@ -92,7 +92,7 @@ def _writes(command: SimpleCommand, pattern: LazyPattern) -> str | None:
     return None
 
 
-@rule("RF-PERS-001", Severity.HIGH, "Writes system configuration under /etc.")
+@rule("RF-PERS-001", Severity.HIGH, "Writes system configuration under /etc.", writes=True)
 def etc(command: SimpleCommand) -> str | None:
     path = _writes(command, lazy(r"^/etc/"))
     if path is None or path == "/etc/ld.so.preload" or path.startswith("/etc/sudoers"):
@@ -100,7 +100,7 @@ def etc(command: SimpleCommand) -> str | None:
     return f"It changes the system configuration file {safe(path, 'under /etc')}."
 
 
-@rule("RF-PERS-002", Severity.HIGH, "Writes a shell or session startup file (~/.bashrc, ~/.profile, ~/.zshrc...).")
+@rule("RF-PERS-002", Severity.HIGH, "Writes a shell or session startup file (~/.bashrc, ~/.profile, ~/.zshrc...).", writes=True)
 def startup_files(command: SimpleCommand) -> str | None:
     path = _writes(command, _STARTUP)
     if path is None:
@@ -159,7 +159,7 @@ def git_execution(command: SimpleCommand) -> str | None:
     return None
 
 
-@rule("RF-PERS-006", Severity.HIGH, "Changes SSH access or behaviour (authorized_keys, ~/.ssh/config, sshd_config).")
+@rule("RF-PERS-006", Severity.HIGH, "Changes SSH access or behaviour (authorized_keys, ~/.ssh/config, sshd_config).", writes=True)
 def ssh_access(command: SimpleCommand) -> str | None:
     path = _writes(command, _SSH)
     if path is None:
@@ -217,7 +217,7 @@ def runs_later(command: SimpleCommand) -> str | None:
     return None
 
 
-@rule("RF-PERS-008", Severity.CRITICAL, "Writes /etc/ld.so.preload, loading a library into every program.")
+@rule("RF-PERS-008", Severity.CRITICAL, "Writes /etc/ld.so.preload, loading a library into every program.", writes=True)
 def preload(command: SimpleCommand) -> str | None:
     if _writes(command, lazy(r"^/etc/ld\.so\.preload$")):
         return "It writes /etc/ld.so.preload, which injects a library into every program on the machine."

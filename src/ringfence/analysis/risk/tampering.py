@@ -185,12 +185,10 @@ def history(command: SimpleCommand) -> str | None:
         return "`unset HISTFILE` stops the shell recording history."
     if name == "set" and "+o" in argv and "history" in argv:
         return "`set +o history` stops the shell recording history."
-    pairs = dict(command.assignments)
-    if name in ("export", "declare", "typeset", "local", "readonly"):
-        pairs.update(a.partition("=")[::2] for a in argv[1:] if "=" in a)
+    pairs = _assigned(command)
     if pairs.get("HISTFILE", "x").strip("'\"") in ("", "/dev/null") or pairs.get("HISTSIZE", "x").strip("'\"") == "0":
         return "It points shell history at nothing."
-    removed = [normal(a) for a in split_options(argv)[1]] if name in _REMOVERS | {"ln"} else []
+    removed = [normal(a) for a in split_options(argv)[1]] if name in _REMOVERS or name == "ln" else []
     if any(_HISTORY.search(p) for p in removed + written_paths(command)):
         return "It deletes or overwrites shell history."
     return None
@@ -202,10 +200,19 @@ _INJECTION = frozenset(
 
 
 def _assigned(command: SimpleCommand) -> dict[str, str]:
-    pairs = dict(command.assignments)
-    if command.name in ("export", "declare", "typeset", "local", "readonly"):
-        pairs.update(a.partition("=")[::2] for a in command.argv[1:] if "=" in a)
+    """The variables ``command`` sets, as a prefix or through ``export``/``declare``...
+    (computed once per command: several rules ask; no caller changes it)."""
+    cache = command.__dict__
+    pairs: dict[str, str] | None = cache.get("_rf_assigned")
+    if pairs is None:
+        pairs = dict(command.assignments)
+        if command.name in _DECLARERS:
+            pairs.update(a.partition("=")[::2] for a in command.argv[1:] if "=" in a)
+        cache["_rf_assigned"] = pairs
     return pairs
+
+
+_DECLARERS = frozenset({"export", "declare", "typeset", "local", "readonly"})
 
 
 @rule("RF-TAMP-006", Severity.HIGH, "Injects a library or start-up code through the environment (LD_PRELOAD...).")
@@ -217,12 +224,15 @@ def injection(command: SimpleCommand) -> str | None:
 
 
 _PROXIES = frozenset({"HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "https_proxy", "http_proxy", "all_proxy"})
+_PROXY_TOOLS = frozenset({"unset", "env", "curl", "wget"})
 
 
 @rule("RF-TAMP-007", Severity.HIGH, "Goes around the egress proxy (unsets HTTPS_PROXY, NO_PROXY=*, --noproxy).")
 def proxy_bypass(command: SimpleCommand) -> str | None:
     name, argv = command.name, command.argv
     pairs = _assigned(command)
+    if not pairs and not command.prefix and name not in _PROXY_TOOLS:
+        return None  # the common case, quickly
     if any(pairs.get(k, "x").strip("'\"") == "" for k in _PROXIES) or pairs.get(
         "NO_PROXY", pairs.get("no_proxy", "")
     ).strip("'\"") in ("*", ".*"):
@@ -249,6 +259,8 @@ _TLS_OFF = (
     lazy(r"^pip config set \S+\.trusted-host "),
 )
 
+_TLS_TOOLS = frozenset({"git", "npm", "yarn", "pnpm", "pip"})
+
 
 @rule("RF-TAMP-008", Severity.MEDIUM, "Turns TLS certificate checks off for good.")
 def tls_off(command: SimpleCommand) -> str | None:
@@ -258,7 +270,7 @@ def tls_off(command: SimpleCommand) -> str | None:
         "true",
     ):
         return "It turns TLS certificate checks off."
-    if command.argv and any(p.match(command.text) for p in _TLS_OFF):
+    if command.name.lower() in _TLS_TOOLS and any(p.match(command.text) for p in _TLS_OFF):
         return "It turns TLS certificate checks off in a saved configuration."
     return None
 
