@@ -137,7 +137,9 @@ def test_the_default_engine_reads_the_policy_for_cwd(tmp_path: Path) -> None:
 # --- the PreToolUse hook -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("command", "behavior"), [("npm test", "allow"), ("rm -rf build", "deny"), ("make", "ask")])
+@pytest.mark.parametrize(("command", "behavior"), [
+    ("npm test", "allow"), ("rm -rf build", "deny"), ("echo alias ls=rm >> .bashrc", "ask"),
+])
 def test_the_hook_answers_claude_codes_contract(engine: Engine, tmp_path: Path, command: str, behavior: str) -> None:
     output = run_hook(pre_tool_use_hook(engine), hook_input(str(tmp_path), command))
     assert output == {
@@ -145,6 +147,13 @@ def test_the_hook_answers_claude_codes_contract(engine: Engine, tmp_path: Path, 
         "permissionDecision": behavior,
         "permissionDecisionReason": engine.decide("Bash", {"command": command}).reason,
     }
+
+
+def test_the_hook_has_no_opinion_on_a_call_nothing_asked_about(engine: Engine, tmp_path: Path) -> None:
+    """`make` matches no rule, check or finding: the permission mode and can_use_tool decide."""
+    assert engine.decide("Bash", {"command": "make"}).default
+    output = asyncio.run(pre_tool_use_hook(engine)(hook_input(str(tmp_path), "make"), "toolu_1", {"signal": None}))
+    assert output == {}
 
 
 @pytest.mark.parametrize("event", [

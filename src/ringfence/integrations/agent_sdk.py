@@ -139,6 +139,11 @@ async def _settle(
 def pre_tool_use_hook(engine: Engine | None = None, *, cwd: str | None = None) -> HookCallback:
     """A PreToolUse ``HookCallback`` answering every call with the engine's decision.
 
+    As ``ringfence hook claude-code`` does, a call no rule, check or finding asked about
+    (``Decision.default``) gets no decision (``{}``): the SDK's permission mode and
+    ``can_use_tool`` decide it, as with no hook. Deny rules, explicit asks, protected paths
+    and risk findings are answered in every mode.
+
     It reads ``tool_name``, ``tool_input`` and ``cwd`` from the hook input. Without an
     engine, it keeps one per working folder (``default_engine``), the one for ``cwd`` (or the
     current folder) built now; a folder whose policy cannot be loaded denies its calls.
@@ -153,6 +158,8 @@ def pre_tool_use_hook(engine: Engine | None = None, *, cwd: str | None = None) -
             behavior, reason = _hook_decision(engines, input)
         except Exception as exc:  # noqa: BLE001 - fail closed, whatever went wrong
             behavior, reason = "deny", f"ringfence could not decide on this call ({type(exc).__name__}: {exc}), so it is denied"
+        if behavior == _NO_OPINION:
+            return {}
         return {"hookSpecificOutput": {
             "hookEventName": "PreToolUse",
             "permissionDecision": _BEHAVIORS.get(behavior, "deny"),
@@ -189,7 +196,12 @@ def _hook_decision(engines: _Engines, input: Mapping[str, object]) -> tuple[str,
     if decision.behavior == "allow" and foreign:
         return "ask", (f"the call runs in {cwd}, not in {engine.cwd} that ringfence's rules were set up "
                        f"for, so it is not auto-approved ({decision.reason})")
+    if decision.behavior == "ask" and decision.default:
+        return _NO_OPINION, decision.reason  # as `ringfence hook claude-code`: the mode decides
     return decision.behavior, decision.reason
+
+
+_NO_OPINION = "none"  # the hook answers {}: no rule, check or finding asked about the call
 
 
 class _Engines:
