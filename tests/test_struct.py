@@ -63,3 +63,18 @@ def test_asdict_and_replace() -> None:
     p = Point(1, 2)
     assert asdict(p) == {"x": 1, "y": 2, "tags": []}
     assert replace(p, y=5) == Point(1, 5)
+
+
+def test_a_record_keeps_its_own_repr() -> None:
+    """A record that holds a secret writes its own __repr__; record must not replace it."""
+
+    @record
+    class Token:
+        name: str
+        value: str
+
+        def __repr__(self) -> str:
+            return f"Token({self.name})"
+
+    assert repr(Token("gh", "s3cret")) == "Token(gh)"
+    assert Token("gh", "a") != Token("gh", "b")  # the generated __eq__ is still there

@@ -78,6 +78,8 @@ def _build(cls: type[T], frozen: bool) -> type[T]:
     else:
         methods["__hash__"] = None  # mutable: unhashable, as with dataclasses
     for name, value in methods.items():
+        if name in ("__repr__", "__eq__") and name in cls.__dict__:
+            continue  # the class's own, as dataclasses keeps it (Secret hides its value)
         setattr(cls, name, value)
     return cls
 
