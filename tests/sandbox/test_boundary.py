@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -302,14 +303,17 @@ def _started(rf: Ringfence, script: str, *flags: str, **popen: object) -> subpro
 def test_sigterm_reaches_the_agent_and_everything_is_cleaned_up(rf: Ringfence) -> None:
     marker = rf.workspace / "got-term"
     script = f"trap 'echo term > {marker}; exit 3' TERM; echo started; while :; do sleep 0.1; done"
-    proc = _started(rf, script)
+    tmpdir = Path(tempfile.mkdtemp(prefix="rf-tmpdir-"))  # this run's own TMPDIR: its runtime folder alone
+    tmpdir.chmod(0o755)
+    proc = _started(rf, script, env={**os.environ, "TMPDIR": str(tmpdir)})
+    assert list(tmpdir.glob("ringfence-*")), "the run keeps its runtime folder under TMPDIR while it runs"
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=30) == 3
     assert marker.read_text() == "term\n"
     leftovers = subprocess.run(["pgrep", "-f", "got-term"], capture_output=True, text=True).stdout.split()
     assert [p for p in leftovers if int(p) != os.getpid()] == []
-    assert not [p for p in Path("/tmp").glob("ringfence-*") if p.stat().st_uid == os.getuid() and
-                str(proc.pid) in p.name]
+    assert list(tmpdir.iterdir()) == []
+    tmpdir.rmdir()
 
 
 def test_sigint_is_forwarded_not_fatal(rf: Ringfence) -> None:
