@@ -1,0 +1,333 @@
+"""Scanning a folder for credential files and secrets (``ringfence scan``, masking, copies).
+
+Rules this module keeps:
+
+- Every regular file below the root is looked at, including what ``.gitignore`` hides (an
+  ignored ``.env`` is exactly the risk). ``.ringfenceignore`` files (gitignore syntax,
+  ``workspace.ignore``) and the caller's ``exclude`` patterns leave paths out of the
+  content scan; a file that a credential-file name rule flags is reported whatever they
+  say: no pattern, ``!`` or otherwise, can hide a ``.env`` or an ``id_rsa``.
+- A secret's line may carry ``ringfence:allow`` after a comment marker (``#``, ``//``,
+  ``--``, ``;``, ``/*``, ``<!--``): that finding is allowed, and counted as such.
+- Symbolic links are never followed: a link's own name is checked against the name rules,
+  and a link that leaves the root is listed as skipped. Files are opened with
+  ``O_NOFOLLOW`` so a file swapped for a link mid-scan is not read either.
+- ``.git`` is not walked (its objects are compressed); ``.git/config`` is scanned, since
+  remote URLs there carry tokens.
+- Files with a NUL byte in their first 8 KiB are binary: only their names are checked.
+  Files over ``max_bytes`` are listed as skipped, never half-scanned.
+- A finding carries the rule, the file, the line and a fingerprint, never the secret:
+  the fingerprint is a truncated SHA-256 of the rule, the file and the value, stable
+  across runs (for baselines) but not the value. ``Secret`` objects, which do hold the
+  value, are for masking and the leak guard only and never rendered.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+
+from ringfence._struct import record
+from ringfence.errors import ExitCode, RingfenceError
+from ringfence.workspace import ignore
+
+TYPE_CHECKING = False  # see ringfence._struct: typing is not imported at run time
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from ringfence.workspace import credfiles
+
+MAX_FILE_BYTES = 256 * 1024 * 1024
+_BINARY_PROBE = 8192
+_NOT_WALKED = frozenset({".git"})
+_GIT_FILES_SCANNED = ("config",)  # inside .git: remote URLs carry tokens
+_ALLOW_MARKER = "ringfence:allow"
+_COMMENT_STARTS = ("#", "//", "--", ";", "/*", "<!--")
+
+
+class ScanError(RingfenceError):
+    """The folder cannot be scanned (missing, not a folder, unreadable): a usage error."""
+
+    exit_code = ExitCode.USAGE
+
+
+@record
+class Finding:
+    """One credential file (``kind="file"``, ``line`` None) or one secret in a file."""
+
+    rule: str
+    kind: str  # "file" | "content"
+    file: str  # relative to the scanned folder, with "/"
+    line: int | None
+    fingerprint: str
+    title: str  # the rule's one line, for a person
+
+
+@record
+class Secret:
+    """Where a secret is, with its value: for masking and the leak guard, never printed.
+    ``start``/``end`` are character offsets on ``line`` and ``end_line``."""
+
+    file: str
+    rule: str
+    line: int
+    end_line: int
+    start: int
+    end: int
+    value: str = ""
+
+    def __repr__(self) -> str:  # the value stays out of any repr, log or traceback
+        return f"Secret({self.rule} at {self.file}:{self.line})"
+
+
+@record
+class ScanResult:
+    root: str
+    findings: tuple[Finding, ...]
+    files_scanned: int
+    allowed: int  # findings a ringfence:allow comment allowed
+    skipped: tuple[tuple[str, str], ...]  # (file, why) for files not read
+    secrets: tuple[Secret, ...]  # the values behind the content findings
+    files: tuple[str, ...] = ()  # every file scanned (or known clean), in walk order
+    links: tuple[tuple[str, str], ...] = ()  # (link, its target as written) for links inside the folder
+
+
+def scan(root: str, *, exclude: Iterable[str] = (), max_bytes: int = MAX_FILE_BYTES,
+         cache: str | None = None) -> ScanResult:
+    """Scan the folder ``root``; raises ``ScanError`` when it is not a readable folder.
+
+    With ``cache`` (a folder only ringfence writes: its state folder, which the sandbox
+    never sees), files whose identity (device, inode, size, mtime, ctime) is unchanged
+    since a scan that found nothing in them are not read again. ctime cannot be set
+    back by a user, so a changed file always has a new identity."""
+    top = os.path.abspath(root)
+    try:
+        mode = os.stat(top).st_mode
+    except OSError as exc:
+        raise ScanError(f"cannot scan {root}: {exc.strerror}") from None
+    if not stat.S_ISDIR(mode):
+        raise ScanError(f"cannot scan {root}: not a folder")
+    walker = _Walker(top, max_bytes)
+    cache_file = _cache_file(cache, top) if cache else None
+    if cache_file:
+        walker.known = _load_cache(cache_file)
+    patterns = [p for line in exclude if (p := ignore.compile_line(line)) is not None]
+    walker.walk(top, "", patterns)
+    if cache_file and walker.clean != walker.known:
+        _save_cache(cache_file, walker.clean)
+    findings = sorted(walker.findings, key=lambda f: (f.file, f.line or 0, f.rule))
+    return ScanResult(top, tuple(findings), walker.scanned, walker.allowed, tuple(walker.skipped),
+                      tuple(walker.secrets), tuple(walker.files), tuple(walker.links))
+
+
+# --- the cache of clean files -------------------------------------------------------------
+
+_Identity = tuple[int, int, int, int, int]
+_CACHE_FORMAT = 1
+
+
+def _cache_file(folder: str, top: str) -> str:
+    """One file per scanned folder and rule set: a change to the rules starts afresh."""
+    from ringfence import __version__
+    from ringfence.workspace import credfiles, secrets
+
+    rules = [f"{os.stat(m.__file__ or '').st_mtime_ns}:{os.stat(m.__file__ or '').st_size}" for m in (credfiles, secrets)]
+    key = hashlib.sha256("\0".join([top, __version__, *rules]).encode("utf-8", "surrogateescape")).hexdigest()
+    return os.path.join(folder, f"{key[:32]}.json")
+
+
+def _load_cache(path: str) -> dict[str, _Identity]:
+    import json
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+        if data.get("format") != _CACHE_FORMAT:
+            return {}
+        return {name: tuple(ident) for name, ident in data["clean"].items() if len(ident) == 5}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}  # no cache, or one we cannot read: scan everything
+
+
+def _save_cache(path: str, clean: dict[str, _Identity]) -> None:
+    """Written beside, then renamed: a cache is whole or absent, never torn."""
+    import json
+    import tempfile
+
+    try:
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".scan-")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump({"format": _CACHE_FORMAT, "clean": clean}, f, separators=(",", ":"))
+        os.replace(temporary, path)
+    except OSError:
+        pass  # a cache we cannot write only costs time next run
+
+
+def _identity(info: os.stat_result) -> _Identity:
+    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+
+
+def fingerprint(rule: str, file: str, value: str = "") -> str:
+    """Stable across runs, never the value: 16 hex digits of SHA-256 over rule, file, value."""
+    digest = hashlib.sha256(f"ringfence-scan-v1\0{rule}\0{file}\0{value}".encode("utf-8", "surrogateescape"))
+    return digest.hexdigest()[:16]
+
+
+def allowed_line(line: str) -> bool:
+    """Does ``line`` carry a ``ringfence:allow`` comment?"""
+    at = line.find(_ALLOW_MARKER)
+    if at < 0:
+        return False
+    before = line[:at].rstrip()
+    return any(before.endswith(start) for start in _COMMENT_STARTS)
+
+
+class _Walker:
+    def __init__(self, top: str, max_bytes: int) -> None:
+        from ringfence.workspace import credfiles, secrets
+
+        self.top, self.max_bytes = top, max_bytes
+        self.credential_file, self.scan_text = credfiles.credential_file, secrets.scan_text
+        self.titles = {r.id: r.title for r in secrets.secret_rules()}
+        self.findings: list[Finding] = []
+        self.secrets: list[Secret] = []
+        self.skipped: list[tuple[str, str]] = []
+        self.scanned = 0
+        self.allowed = 0
+        self.known: dict[str, _Identity] = {}  # from the cache: files that held nothing
+        self.files: list[str] = []
+        self.links: list[tuple[str, str]] = []
+        self.clean: dict[str, _Identity] = {}  # this scan's: files that hold nothing
+
+    def walk(self, folder: str, rel: str, patterns: list[ignore.Pattern]) -> None:
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as exc:
+            self.skipped.append((rel or ".", f"folder not readable: {exc.strerror}"))
+            return
+        patterns = self._with_ignore_file(folder, rel, entries, patterns)
+        for entry in entries:
+            relpath = f"{rel}/{entry.name}" if rel else entry.name
+            try:
+                if entry.is_symlink():
+                    self._link(entry, relpath)
+                elif entry.is_dir(follow_symlinks=False):
+                    self._folder(entry, relpath, patterns)
+                elif entry.is_file(follow_symlinks=False):
+                    self._file(entry.path, relpath, ignore.excluded(patterns, relpath, False), entry)
+            except OSError as exc:
+                self.skipped.append((relpath, f"not readable: {exc.strerror}"))
+
+    def _with_ignore_file(
+        self, folder: str, rel: str, entries: list[os.DirEntry[str]], patterns: list[ignore.Pattern],
+    ) -> list[ignore.Pattern]:
+        if not any(e.name == ignore.IGNORE_FILE and e.is_file(follow_symlinks=False) for e in entries):
+            return patterns
+        try:
+            with open(os.path.join(folder, ignore.IGNORE_FILE), encoding="utf-8", errors="replace") as f:
+                return patterns + ignore.parse(f.read(), rel)
+        except OSError as exc:
+            self.skipped.append((f"{rel}/{ignore.IGNORE_FILE}" if rel else ignore.IGNORE_FILE,
+                                 f"not readable: {exc.strerror}"))
+            return patterns
+
+    def _folder(self, entry: os.DirEntry[str], relpath: str, patterns: list[ignore.Pattern]) -> None:
+        if entry.name in _NOT_WALKED:
+            for name in _GIT_FILES_SCANNED:
+                path = os.path.join(entry.path, name)
+                if os.path.isfile(path) and not os.path.islink(path):
+                    self._file(path, f"{relpath}/{name}", ignore.excluded(patterns, relpath, True))
+            return
+        if ignore.excluded(patterns, relpath, True):
+            self._names_only(entry.path, relpath)
+            return
+        self.walk(entry.path, relpath, patterns)
+
+    def _names_only(self, folder: str, rel: str) -> None:
+        """An excluded folder: not scanned, but a credential file inside is still reported."""
+        for dirpath, dirnames, filenames in os.walk(folder):
+            dirnames[:] = [d for d in dirnames if d not in _NOT_WALKED]
+            base = rel + dirpath[len(folder):].replace(os.sep, "/")
+            for name in filenames:
+                self._name(f"{base}/{name}")
+
+    def _link(self, entry: os.DirEntry[str], relpath: str) -> None:
+        self._name(relpath)
+        target = os.path.realpath(entry.path)
+        if not (target == self.top or target.startswith(self.top + os.sep)):
+            self.skipped.append((relpath, "a symbolic link that leaves the folder: not followed"))
+        else:
+            self.links.append((relpath, os.readlink(entry.path)))
+
+    def _name(self, relpath: str, data: bytes | None = None) -> None:
+        self._record(self.credential_file(relpath, data), relpath)
+
+    def _record(self, rule: credfiles.FileRule | None, relpath: str) -> None:
+        if rule is not None:
+            self.findings.append(Finding(rule.id, "file", relpath, None, fingerprint(rule.id, relpath), rule.title))
+
+    def _file(self, path: str, relpath: str, excluded: bool, entry: os.DirEntry[str] | None = None) -> None:
+        by_name = self.credential_file(relpath)
+        # a name its content confirms (a *.pem of certificates only is no credential) is judged
+        # once read; unread (excluded, too large, unreadable), the name alone decides: failing closed
+        confirm = by_name is not None and by_name.confirm is not None
+        if excluded or not confirm:
+            self._record(by_name, relpath)
+        if excluded:
+            return
+        if entry is not None and self.known and not confirm:
+            ident = _identity(entry.stat(follow_symlinks=False))
+            if self.known.get(relpath) == ident:
+                self.scanned += 1
+                self.files.append(relpath)
+                self.clean[relpath] = ident
+                return
+        read = self._read(path, relpath)
+        if read is None:
+            if confirm:
+                self._record(by_name, relpath)
+            return
+        data, ident = read
+        self.scanned += 1
+        self.files.append(relpath)
+        if confirm:
+            self._name(relpath, data)
+        if b"\0" in data[:_BINARY_PROBE]:
+            if not confirm:
+                self.clean[relpath] = ident
+            return
+        text = data.decode("utf-8", "surrogateescape")
+        hits = self.scan_text(text, relpath)
+        if not hits:
+            if not confirm:  # a confirmed name is read every time
+                self.clean[relpath] = ident
+            return
+        lines = text.split("\n")  # as secrets.scan_text numbers them
+        for hit in hits:
+            first = lines[hit.line - 1] if 0 < hit.line <= len(lines) else ""
+            if allowed_line(first):
+                self.allowed += 1
+                continue
+            self.findings.append(Finding(hit.rule, "content", relpath, hit.line,
+                                         fingerprint(hit.rule, relpath, hit.value), self.titles.get(hit.rule, hit.rule)))
+            self.secrets.append(Secret(relpath, hit.rule, hit.line, getattr(hit, "end_line", hit.line),
+                                       hit.start, hit.end, hit.value))
+
+    def _read(self, path: str, relpath: str) -> tuple[bytes, _Identity] | None:
+        flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0)
+        fd = os.open(path, flags)
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                return None
+            if info.st_size > self.max_bytes:
+                self.skipped.append((relpath, f"{info.st_size:,} bytes, over the {self.max_bytes:,} scanned"))
+                return None
+            chunks = []
+            while chunk := os.read(fd, 1 << 20):
+                chunks.append(chunk)
+            return b"".join(chunks), _identity(info)
+        finally:
+            os.close(fd)

@@ -1,0 +1,199 @@
+"""Scanning a real folder: names, contents, ignore files, allow comments, links, binaries,
+.git, size limits; and no secret value in any finding or rendering."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from ringfence.workspace import ScanError, report, scan
+
+# Fake secrets, built from pieces so this file does not itself read as holding one.
+PASSWORD = "Zq8" + "rT2vLw9XkP4s"
+DATABASE_URL = "postgres://app:" + PASSWORD + "@db.internal:5432/app"
+KEY_BODY = "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW" + "QyNTUxOQAAACBxK7yHf2J9"
+PRIVATE_KEY = "\n".join(["-----BEGIN OPENSSH " + "PRIVATE KEY-----", KEY_BODY, KEY_BODY[::-1],
+                         "-----END OPENSSH " + "PRIVATE KEY-----"])
+
+
+def write(root: Path, relpath: str, text: str | bytes) -> Path:
+    path = root / relpath
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(text)
+    return path
+
+
+def found(root: Path, **kwargs: object) -> set[tuple[str, str, int | None]]:
+    return {(f.kind, f.file, f.line) for f in scan(str(root), **kwargs).findings}  # type: ignore[arg-type]
+
+
+def test_credential_files_by_name_at_any_depth(tmp_path: Path) -> None:
+    write(tmp_path, ".env", "DEBUG=1\n")
+    write(tmp_path, "services/api/.env", "DEBUG=1\n")
+    write(tmp_path, "README.md", "hello\n")
+    assert {("file", ".env", None), ("file", "services/api/.env", None)} <= found(tmp_path)
+    assert not any(f.file == "README.md" for f in scan(str(tmp_path)).findings)
+
+
+def test_secrets_by_content_with_their_line(tmp_path: Path) -> None:
+    write(tmp_path, "config/settings.py", f'import os\n\nDATABASE_URL = "{DATABASE_URL}"\n')
+    write(tmp_path, "notes/deploy.txt", "how to deploy:\n" + PRIVATE_KEY + "\n")
+    got = found(tmp_path)
+    assert ("content", "config/settings.py", 3) in got
+    assert ("content", "notes/deploy.txt", 2) in got
+
+
+def test_what_gitignore_hides_is_scanned(tmp_path: Path) -> None:
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    write(tmp_path, ".gitignore", "secrets/\n.env\n")
+    write(tmp_path, ".env", f"DATABASE_URL={DATABASE_URL}\n")
+    write(tmp_path, "secrets/db.txt", f"url: {DATABASE_URL}\n")
+    got = found(tmp_path)
+    assert ("file", ".env", None) in got
+    assert ("content", "secrets/db.txt", 1) in got
+
+
+def test_an_allow_comment_allows_that_line_only(tmp_path: Path) -> None:
+    write(tmp_path, "a.py", f'URL = "{DATABASE_URL}"  # ringfence:allow\nOTHER = "{DATABASE_URL}"\n')
+    result = scan(str(tmp_path))
+    assert [(f.file, f.line) for f in result.findings] == [("a.py", 2)]
+    assert result.allowed == 1
+
+
+def test_the_marker_outside_a_comment_allows_nothing(tmp_path: Path) -> None:
+    write(tmp_path, "a.py", f'URL = "{DATABASE_URL}ringfence:allow"\n')
+    assert scan(str(tmp_path)).allowed == 0
+
+
+def test_ringfenceignore_leaves_contents_out_but_never_a_credential_file(tmp_path: Path) -> None:
+    write(tmp_path, ".ringfenceignore", "fixtures/\n*.sample\n!.env\n")
+    write(tmp_path, "fixtures/db.txt", f"{DATABASE_URL}\n")
+    write(tmp_path, "fixtures/.env", "X=1\n")
+    write(tmp_path, "conf.sample", f"{DATABASE_URL}\n")
+    write(tmp_path, "sub/.ringfenceignore", "local.txt\n")
+    write(tmp_path, "sub/local.txt", f"{DATABASE_URL}\n")
+    write(tmp_path, "local.txt", f"{DATABASE_URL}\n")  # the nested file does not apply above it
+    got = found(tmp_path)
+    assert ("file", "fixtures/.env", None) in got
+    assert not any(file in ("fixtures/db.txt", "conf.sample", "sub/local.txt") for _, file, _ in got)
+    assert ("content", "local.txt", 1) in got
+
+
+def test_exclude_patterns_from_the_caller(tmp_path: Path) -> None:
+    write(tmp_path, "vendor/lib/x.txt", f"{DATABASE_URL}\n")
+    write(tmp_path, "app.txt", f"{DATABASE_URL}\n")
+    assert found(tmp_path, exclude=["vendor/"]) == {("content", "app.txt", 1)}
+
+
+def test_links_are_never_followed(tmp_path: Path) -> None:
+    outside = write(tmp_path / "outside", "db.txt", f"{DATABASE_URL}\n")
+    root = tmp_path / "ws"
+    root.mkdir()
+    (root / "linked.txt").symlink_to(outside)
+    (root / "id_rsa").symlink_to(outside)  # a credential name is reported even as a link
+    (root / "into").symlink_to(outside.parent, target_is_directory=True)
+    result = scan(str(root))
+    assert {(f.kind, f.file) for f in result.findings} == {("file", "id_rsa")}
+    assert {file for file, _ in result.skipped} == {"linked.txt", "id_rsa", "into"}
+    assert result.files_scanned == 0
+
+
+def test_binary_files_are_checked_by_name_only(tmp_path: Path) -> None:
+    write(tmp_path, "blob.bin", b"\x00\x01" + DATABASE_URL.encode() + b"\n")
+    result = scan(str(tmp_path))
+    assert result.findings == () and result.files_scanned == 1
+
+
+def test_git_config_is_scanned_and_the_rest_of_git_is_not(tmp_path: Path) -> None:
+    write(tmp_path, ".git/config", f'[remote "origin"]\n\turl = https://bot:{PASSWORD}@git.example.com/r.git\n')
+    write(tmp_path, ".git/objects/ab/cdef", f"{DATABASE_URL}\n")
+    got = found(tmp_path)
+    assert ("content", ".git/config", 2) in got
+    assert not any(file.startswith(".git/objects") for _, file, _ in got)
+
+
+def test_a_large_file_is_scanned_whole_or_listed_as_skipped(tmp_path: Path) -> None:
+    write(tmp_path, "big.log", "INFO nothing to see here\n" * 200_000 + f"url={DATABASE_URL}\n")
+    assert ("content", "big.log", 200_001) in found(tmp_path)
+    result = scan(str(tmp_path), max_bytes=1024)
+    assert result.findings == () and result.files_scanned == 0
+    assert [file for file, _ in result.skipped] == ["big.log"]
+
+
+def test_an_unreadable_file_is_listed_not_fatal(tmp_path: Path) -> None:
+    if os.geteuid() == 0:
+        pytest.skip("root reads every file")
+    locked = write(tmp_path, "locked.txt", f"{DATABASE_URL}\n")
+    locked.chmod(0)
+    result = scan(str(tmp_path))
+    assert [file for file, _ in result.skipped] == ["locked.txt"]
+
+
+@pytest.mark.parametrize("bad", ["missing", "file.txt"])
+def test_a_path_that_is_not_a_folder_is_a_usage_error(tmp_path: Path, bad: str) -> None:
+    write(tmp_path, "file.txt", "x\n")
+    with pytest.raises(ScanError) as caught:
+        scan(str(tmp_path / bad))
+    assert int(caught.value.exit_code) == 2 and bad in str(caught.value)
+
+
+def test_fingerprints_are_stable_and_tell_values_apart(tmp_path: Path) -> None:
+    write(tmp_path, "a.txt", f"{DATABASE_URL}\n{DATABASE_URL.replace(PASSWORD, PASSWORD[::-1])}\n")
+    first, second = scan(str(tmp_path)), scan(str(tmp_path))
+    assert [f.fingerprint for f in first.findings] == [f.fingerprint for f in second.findings]
+    assert len({f.fingerprint for f in first.findings}) == 2
+
+
+def test_no_rendering_holds_a_secret(tmp_path: Path) -> None:
+    write(tmp_path, "config/settings.py", f'DATABASE_URL = "{DATABASE_URL}"\n')
+    write(tmp_path, "notes/deploy.txt", PRIVATE_KEY + "\n")
+    write(tmp_path, ".env", f"DB_PASSWORD={PASSWORD}\n")
+    result = scan(str(tmp_path))
+    assert len(result.secrets) >= 2
+    rendered = [json.dumps(report.as_json(result)), json.dumps(report.as_sarif(result)), report.table(result),
+                repr(result.findings), repr(result.secrets)]
+    for text in rendered:
+        assert PASSWORD not in text and KEY_BODY not in text
+
+
+CERTIFICATE = "\n".join(["-----BEGIN CERTIFICATE-----", "MIIBszCCAVmgAwIBAgIUXk" + "Q2Zm9vYmFy", "-----END CERTIFICATE-----"])
+
+
+def test_a_name_its_content_confirms_is_judged_by_what_it_holds(tmp_path: Path) -> None:
+    write(tmp_path, "certs/ca.pem", CERTIFICATE + "\n")
+    write(tmp_path, "certs/server.pem", CERTIFICATE + "\n" + PRIVATE_KEY.replace("OPENSSH ", "") + "\n")
+    write(tmp_path, ".npmrc", "registry=https://registry.npmjs.org/\n")
+    files = {f.file for f in scan(str(tmp_path)).findings if f.kind == "file"}
+    assert files == {"certs/server.pem"}
+
+
+def test_an_unread_confirmable_name_is_a_credential_file(tmp_path: Path) -> None:
+    write(tmp_path, "certs/ca.pem", CERTIFICATE + "\n")
+    write(tmp_path, ".ringfenceignore", "certs/\n")
+    assert ("file", "certs/ca.pem", None) in found(tmp_path)  # excluded: its name alone decides
+    assert ("file", "certs/ca.pem", None) not in found(tmp_path / "certs")
+    assert ("file", "ca.pem", None) in found(tmp_path / "certs", max_bytes=8)  # too large to read
+
+
+def test_the_cache_keeps_clean_files_and_never_a_credential_file(tmp_path: Path) -> None:
+    work, state = tmp_path / "work", tmp_path / "state"
+    write(work, "app.py", "print('hello')\n")
+    write(work, "ca.pem", CERTIFICATE + "\n")
+    first = scan(str(work), cache=str(state))
+    assert first.findings == () and first.files_scanned == 2
+    write(work, "ca.pem", CERTIFICATE + "\n" + PRIVATE_KEY.replace("OPENSSH ", "") + "\n")
+    second = scan(str(work), cache=str(state))
+    assert ("file", "ca.pem") in {(f.kind, f.file) for f in second.findings}
+    write(work, "app.py", f"URL = '{DATABASE_URL}'\n")  # same file, new contents: read again
+    third = scan(str(work), cache=str(state))
+    assert ("content", "app.py") in {(f.kind, f.file) for f in third.findings}
