@@ -72,6 +72,9 @@ def test_relative_paths_are_relative_to_the_file_naming_them(env: dict[str, Path
         ("[audit]\npath = '~bob/x'\n", "audit.path", "invoking user"),
         ("network = 3\n", "network", "must be a table"),
         ("[network\n", None, "not valid TOML"),
+        ("[workspace]\nmask = 'yes'\n", "workspace.mask", "not true or false"),
+        ("[workspace]\nexclude = 'fixtures/'\n", "workspace.exclude", "wrong type"),
+        ("[workspace]\nmasks = true\n", "workspace.masks", "unknown key"),
     ],
 )
 def test_bad_policy_names_file_and_key(env: dict[str, Path], text: str, key: str | None, says: str) -> None:
@@ -152,3 +155,23 @@ def test_builtin_hidden_paths(env: dict[str, Path]) -> None:
                  ".local/share/ringfence", ".password-store"):
         assert str(env["home"] / name) in hidden
     assert policy.audit.path in hidden
+
+
+def test_workspace_masking_is_on_unless_a_layer_or_the_flag_says_otherwise(env: dict[str, Path]) -> None:
+    assert load(env).workspace.mask is True and load(env).workspace.exclude == ()
+    write(env["user"], '[workspace]\nexclude = ["vendor/"]\n')
+    write(env["project"], '[workspace]\nmask = false\nexclude = ["fixtures/"]\n')
+    policy = load(env)
+    assert policy.workspace.mask is False
+    assert policy.workspace.exclude == ("fixtures/", "vendor/")
+    write(env["project"], "")
+    assert load(env, overrides=Overrides(no_mask=True)).workspace.mask is False
+
+
+def test_what_the_managed_layer_requires_no_lower_layer_or_flag_undoes(env: dict[str, Path]) -> None:
+    write(env["managed"], "[workspace]\nmask = true\n")
+    write(env["project"], "[workspace]\nmask = false\n")
+    assert load(env).workspace.mask is True
+    with pytest.raises(PolicyError) as info:
+        load(env, overrides=Overrides(no_mask=True))
+    assert "--no-mask" in str(info.value) and str(env["managed"]) in str(info.value)

@@ -48,6 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     _policy_flags(run)
     run.add_argument("--user", metavar="USER", help="(as root) the account the agent runs as")
     run.add_argument("--dry-run", action="store_true", help="print the plan as JSON and run nothing")
+    run.add_argument("--no-mask", action="store_true",
+                     help="show the agent the workspace's credential files and secrets as they are")
     run.add_argument("command", nargs=argparse.REMAINDER, help="the command, after --")
 
     proxy = sub.add_parser("proxy", help="run the egress proxy on its own")
@@ -87,6 +89,31 @@ def build_parser() -> argparse.ArgumentParser:
                        help="the project's .claude/settings.json (default; DIR defaults to .)")
     where.add_argument("--user", action="store_true", help="~/.claude/settings.json")
 
+    scan = sub.add_parser(
+        "scan", help="find credential files and secrets in a folder (never printing them)",
+        description="Scan PATH for credential files (by name) and secrets (by content), including what "
+        ".gitignore hides. Exit 0 clean, 1 findings, 2 usage error.",
+    )
+    scan.add_argument("path", metavar="PATH", nargs="?", default=".", help="the folder (default: .)")
+    form = scan.add_mutually_exclusive_group()
+    form.add_argument("--json", action="store_true", help="the findings as JSON")
+    form.add_argument("--sarif", action="store_true", help="a SARIF 2.1.0 log, for code-scanning tools")
+    scan.add_argument("--exclude", action="append", default=[], metavar="PATTERN",
+                      help="leave paths out (gitignore syntax, as in .ringfenceignore); repeatable")
+    scan.add_argument("--out", metavar="FILE", help="write the report to FILE instead of standard output")
+
+    copy = sub.add_parser(
+        "copy", help="make a sanitized copy of a folder: no credential files, secrets masked",
+        description="Copy SRC to the new folder DST, leaving out what .ringfenceignore, SRC/.dockerignore and "
+        "--exclude name and every credential file, with secrets in other files masked; links that leave SRC "
+        "are not followed. Prints what was left out.",
+    )
+    copy.add_argument("source", metavar="SRC")
+    copy.add_argument("destination", metavar="DST")
+    copy.add_argument("--exclude", action="append", default=[], metavar="PATTERN",
+                      help="also leave these out (gitignore syntax); repeatable")
+    copy.add_argument("--json", action="store_true", help="the summary as JSON")
+
     ca = sub.add_parser(
         "ca",
         help="show, export or rotate the CA that signs the certificates of TLS-terminated hosts",
@@ -113,7 +140,7 @@ _RUN_VALUE_FLAGS = {
     "--deny-read": "deny_read",
     "--user": "user",
 }
-_RUN_SWITCHES = {"--no-network": "no_network", "--dry-run": "dry_run"}
+_RUN_SWITCHES = {"--no-network": "no_network", "--dry-run": "dry_run", "--no-mask": "no_mask"}
 _REPEATED = {"allow_domain", "allow_write", "deny_read"}
 
 
@@ -122,7 +149,7 @@ def parse_run_fast(argv: list[str]) -> argparse.Namespace | None:
     
     values: dict[str, object] = {"cmd": "run", "policy": None, "workspace": None, "allow_domain": [],
                                  "allow_write": [], "deny_read": [], "no_network": False, "user": None,
-                                 "dry_run": False, "command": []}
+                                 "dry_run": False, "no_mask": False, "command": []}
     i = 1
     while i < len(argv):
         arg = argv[i]
@@ -197,6 +224,14 @@ def main(argv: list[str] | None = None) -> int:
             from ringfence.cli.check import cmd_hook
 
             return cmd_hook(args)
+        if args.cmd == "scan":
+            from ringfence.cli.scan import cmd_scan
+
+            return cmd_scan(args)
+        if args.cmd == "copy":
+            from ringfence.cli.scan import cmd_copy
+
+            return cmd_copy(args)
         if args.cmd == "ca":
             from ringfence.cli.ca import cmd_ca
 

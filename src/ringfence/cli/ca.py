@@ -12,19 +12,7 @@ import os
 import sys
 
 from ringfence.errors import ExitCode, UsageError
-
-STATE_DIR_ENV = "RINGFENCE_STATE_DIR"
-
-
-def state_dir() -> str:
-    """The state folder the CA lives in: ``$RINGFENCE_STATE_DIR`` or ``~/.local/share/ringfence``."""
-    override = os.environ.get(STATE_DIR_ENV)
-    if override:
-        return os.path.abspath(override)
-    from ringfence.policy.load import home_of_invoker
-    from ringfence.policy.model import RINGFENCE_STATE_HOME
-
-    return os.path.join(home_of_invoker(), RINGFENCE_STATE_HOME)
+from ringfence.policy.load import STATE_DIR_ENV as STATE_DIR_ENV, state_dir as state_dir
 
 
 def cmd_ca(args: argparse.Namespace) -> int:

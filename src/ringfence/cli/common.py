@@ -24,6 +24,7 @@ def policy_from_args(args: argparse.Namespace) -> Policy:
         allow_write=[_abs(p) for p in args.allow_write],
         deny_read=[_abs(p) for p in args.deny_read],
         no_network=args.no_network,
+        no_mask=getattr(args, "no_mask", False),
     )
     policy_file = _abs(args.policy) if args.policy else None
     return load_policy(policy_file=policy_file, overrides=overrides)

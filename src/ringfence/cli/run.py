@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from ringfence.sandbox.bwrap import EgressView
     from ringfence.sandbox.plan import SandboxPlan
     from ringfence.sandbox.runner import ProxyHandle
+    from ringfence.workspace.mask import Masks
 
 
 def _command(args: argparse.Namespace) -> list[str]:
@@ -48,8 +49,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     cwd = os.getcwd()
     egress = _egress(policy, resolve=not args.dry_run)
     view = _egress_view(egress)
+    masks = _masks(policy)
     if args.dry_run:
-        plan = runner.make_plan(policy, command, who=who, cwd=cwd, env=dict(os.environ), egress=view)
+        plan = runner.make_plan(policy, command, who=who, cwd=cwd, env=dict(os.environ), egress=view, masks=masks)
         return _print_plan(plan, policy)
     run_id = os.urandom(6).hex()
     from ringfence.audit.store import AuditLog
@@ -65,7 +67,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise
     with audit:
         try:
-            plan = runner.make_plan(policy, command, who=who, cwd=cwd, env=dict(os.environ), egress=view)
+            plan = runner.make_plan(policy, command, who=who, cwd=cwd, env=dict(os.environ), egress=view,
+                                    masks=masks)
             from ringfence.audit.redact import redact_command
 
             logged = redact_command(command)  # the audit log keeps the shape, never a typed secret
@@ -78,7 +81,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         def start(listeners: list[int]) -> ProxyHandle:
             nonlocal proxy
-            proxy = _ProxyProcess(policy, run_id, logged, listeners, egress)
+            proxy = _ProxyProcess(policy, run_id, logged, listeners, egress, masks.values if masks else ())
             return proxy
 
         try:
@@ -95,6 +98,31 @@ def cmd_run(args: argparse.Namespace) -> int:
     return status
 
 
+def _masks(policy: Policy) -> Masks | None:
+    """Scan the workspace (files unchanged since a clean scan are not read again) and say
+    what the agent will see masked; None with ``[workspace] mask = false`` or --no-mask."""
+    if not policy.workspace.mask:
+        return None
+    from ringfence.policy.load import state_dir
+    from ringfence.workspace.mask import masks_for
+    from ringfence.workspace.scan import scan
+
+    workspace = policy.sandbox.workspace
+    result = scan(workspace, exclude=policy.workspace.exclude, cache=os.path.join(state_dir(), "scan-cache"))
+    masks = masks_for(result)
+    if masks.count or result.skipped:
+        parts = []
+        if masks.empty:
+            parts.append(f"{len(masks.empty)} credential file{'s' if len(masks.empty) != 1 else ''} shown empty")
+        if masks.rewritten:
+            parts.append(f"secrets masked in {len(masks.rewritten)} file{'s' if len(masks.rewritten) != 1 else ''}")
+        if result.skipped:
+            parts.append(f"{len(result.skipped)} file{'s' if len(result.skipped) != 1 else ''} not scanned")
+        print(f"ringfence: workspace: {', '.join(parts)}; `ringfence scan {workspace}` lists them "
+              f"(--no-mask to see them as they are)", file=sys.stderr)
+    return masks
+
+
 def _egress(policy: Policy, *, resolve: bool) -> Egress | None:
     """Credentials, gateways and TLS termination; None (and nothing imported) without them."""
     if not (policy.credentials or policy.gateways or policy.network.inspect or policy.network.rate
@@ -103,7 +131,7 @@ def _egress(policy: Policy, *, resolve: bool) -> Egress | None:
     from ringfence.proxy.egress import Egress
     from ringfence.sandbox.bwrap import PROXY_PORT
 
-    from ringfence.cli.ca import state_dir as state_folder
+    from ringfence.policy.load import state_dir as state_folder
 
     state_dir = state_folder()  # $RINGFENCE_STATE_DIR, else ~/.local/share/ringfence
     port = PROXY_PORT if policy.network.enabled else None
@@ -131,12 +159,12 @@ class _ProxyProcess:
     """
 
     def __init__(self, policy: Policy, run_id: str, command: str, listeners: list[int],
-                 egress: Egress | None = None) -> None:
+                 egress: Egress | None = None, needles: tuple[tuple[str, str], ...] = ()) -> None:
         read_end, write_end = os.pipe()
         self.pid = os.fork()
         if self.pid == 0:  # pragma: no cover - the proxy process; reports through the pipe
             os.close(read_end)
-            _proxy_main(policy, run_id, command, listeners, write_end, egress)
+            _proxy_main(policy, run_id, command, listeners, write_end, egress, needles)
         os.close(write_end)
         self._report = read_end
         self._wait_status: int | None = None
@@ -189,7 +217,8 @@ def _now() -> float:
 
 
 def _proxy_main(  # pragma: no cover - runs in the proxy process
-    policy: Policy, run_id: str, command: str, listener_fds: list[int], report_fd: int, egress: Egress | None
+    policy: Policy, run_id: str, command: str, listener_fds: list[int], report_fd: int, egress: Egress | None,
+    needles: tuple[tuple[str, str], ...] = (),
 ) -> None:
     import signal
 
@@ -214,8 +243,16 @@ def _proxy_main(  # pragma: no cover - runs in the proxy process
         signal.pthread_sigmask(signal.SIG_BLOCK, (signal.SIGTERM,))  # from here on: a graceful stop
         from ringfence.sandbox.bwrap import PROXY_PORT
 
+        inspector = egress.inspector() if egress is not None else None
+        if needles:  # the workspace's secrets may go nowhere: the leak guard refuses them
+            from ringfence.proxy.inspect import Inspector
+            from ringfence.policy.hosts import HostRules
+
+            if inspector is None:
+                inspector = Inspector(terminate=HostRules.parse((), ()))
+            inspector.extra_needles = needles
         config = ProxyConfig(rules=policy.network.rules(), run_id=run_id, command=command,
-                             inspector=egress.inspector() if egress is not None else None,
+                             inspector=inspector,
                              tls=egress.tls() if egress is not None else None, gateway_port=PROXY_PORT)
         handle = start_in_thread(config, sink, listeners)
         if egress is not None:

@@ -40,6 +40,7 @@ from ringfence.policy.model import (
     RequestRule,
     SandboxPolicy,
     UnixSockets,
+    WorkspacePolicy,
 )
 
 TYPE_CHECKING = False  # see ringfence._struct: typing is not imported at run time
@@ -75,6 +76,10 @@ _SCHEMA: dict[str, dict[str, str]] = {
         "rate": "a table of host rule = \"COUNT/UNIT\", such as { \"api.example.com\" = \"120/min\" }",
     },
     "audit": {"path": "a path"},
+    "workspace": {
+        "mask": "true or false",
+        "exclude": "a list of gitignore-style patterns",
+    },
     "permissions": {
         "allow": _RULES,
         "ask": _RULES,
@@ -116,6 +121,20 @@ _ENTRIES: dict[str, dict[str, str]] = {
 _REQUIRED = {"credentials": ("name", "hosts", "header", "value"), "upstreams": ("name", "url"), "requests": ("hosts",)}
 
 
+STATE_DIR_ENV = "RINGFENCE_STATE_DIR"
+
+
+def state_dir() -> str:
+    """ringfence's state folder (its CA, its scan cache): ``$RINGFENCE_STATE_DIR`` or
+    ``~/.local/share/ringfence``; the sandbox never sees it."""
+    override = os.environ.get(STATE_DIR_ENV)
+    if override:
+        return os.path.abspath(override)
+    from ringfence.policy.model import RINGFENCE_STATE_HOME
+
+    return os.path.join(home_of_invoker(), RINGFENCE_STATE_HOME)
+
+
 def home_of_invoker() -> str:
     """The home folder ``~`` expands to: the invoking user's, from the password database."""
     try:
@@ -147,6 +166,7 @@ class Overrides:
     allow_write: list[str] = field(default_factory=list)
     deny_read: list[str] = field(default_factory=list)
     no_network: bool = False
+    no_mask: bool = False
 
 
 def read_layer(path: str | os.PathLike[str], home: str | os.PathLike[str], scope: str = "") -> Layer:
@@ -338,6 +358,20 @@ def parse_size(text: object) -> int:
     return int(number) * _SIZE_UNITS[unit]
 
 
+def _bool(value: object, ctx: _Ctx) -> bool:
+    if not isinstance(value, bool):
+        raise ctx.error("not true or false", value)
+    return value
+
+
+def _patterns(value: object, ctx: _Ctx) -> list[str]:
+    patterns = _str_list(value, ctx)
+    for pattern in patterns:
+        if "\0" in pattern or "\n" in pattern:
+            raise ctx.error("not a pattern (a control character)", pattern)
+    return patterns
+
+
 def _size(value: object, ctx: _Ctx) -> int:
     try:
         return parse_size(value)
@@ -360,6 +394,8 @@ _CONVERTERS: dict[str, Callable[[object, _Ctx], Any]] = {
     "network.inspect": _host_list,
     "network.rate": _rate,
     "audit.path": _path,
+    "workspace.mask": _bool,
+    "workspace.exclude": _patterns,
     "permissions.allow": _rules,
     "permissions.ask": _rules,
     "permissions.deny": _rules,
@@ -676,12 +712,26 @@ def merge(layers: list[Layer], overrides: Overrides, *, cwd: str, home: str) -> 
         ),
         audit=AuditPolicy(path=_first(layers, "audit", "path", resolve_path(DEFAULT_AUDIT_PATH, home, home))),
         sources=tuple(layer.source for layer in layers if layer.source != "flags"),
+        workspace=_workspace(layers, overrides),
     )
     if any("permissions" in layer.values for layer in layers):
         policy = replace(policy, permissions=_permissions(layers))
     if any(section in layer.values for layer in layers for section in _ENTRIES):
         policy = _with_entries(policy, layers)
     return policy
+
+
+def _workspace(layers: list[Layer], overrides: Overrides) -> WorkspacePolicy:
+    """[workspace]: the highest layer that sets ``mask`` decides it; ``--no-mask`` turns it
+    off unless the managed layer asks for it (what the managed layer requires, no flag undoes)."""
+    mask = _first(layers, "workspace", "mask", True)
+    if overrides.no_mask:
+        managed = next((layer for layer in layers if layer.scope == "managed"), None)
+        if managed is not None and managed.values.get("workspace", {}).get("mask") is True:
+            raise PolicyError("--no-mask is refused", source=managed.source, key="workspace.mask",
+                              expected="masking, which the managed policy requires")
+        mask = False
+    return WorkspacePolicy(mask=mask, exclude=tuple(_union(layers, "workspace", "exclude")))
 
 
 def _permissions(layers: list[Layer]) -> PermissionsPolicy:

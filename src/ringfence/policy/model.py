@@ -189,6 +189,15 @@ class AuditPolicy:
 
 
 @record
+class WorkspacePolicy:
+    """``[workspace]``: credential files and secrets in the workspace are masked inside the
+    sandbox (``mask``); ``exclude`` patterns (gitignore syntax) leave paths out of the scan."""
+
+    mask: bool = True
+    exclude: tuple[str, ...] = ()
+
+
+@record
 class Policy:
     """The merged, validated policy of one run."""
 
@@ -201,6 +210,7 @@ class Policy:
     gateways: tuple[Gateway, ...] = ()
     requests: tuple[RequestRule, ...] = ()  # the explicit [[requests]] rules
     permissions: PermissionsPolicy = PermissionsPolicy()  # [permissions] of every layer
+    workspace: WorkspacePolicy = WorkspacePolicy()  # [workspace]: masking
 
     def hidden_paths(self, homes: tuple[str, ...]) -> tuple[str, ...]:
         """Every path the sandbox must not read: policy, built-ins under each home, own state."""

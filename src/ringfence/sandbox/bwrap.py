@@ -26,6 +26,10 @@ from ringfence.policy.model import PROTECTED_DIRS, PROTECTED_NAMES, Policy, Unix
 from ringfence.sandbox.plan import Mount, MountKind, Placeholder, SandboxPlan
 from ringfence.sandbox.probe import Kind, WalkResult, depth, kind_of, parents, reachable, real, under
 
+TYPE_CHECKING = False  # see ringfence._struct: typing is not imported at run time
+if TYPE_CHECKING:
+    from ringfence.workspace.mask import Masks
+
 PROXY_PORT = 3128  # inside the sandbox's own network namespace: always free
 SHM_SIZE = 256 << 20
 RUN_SIZE = 16 << 20
@@ -141,6 +145,7 @@ def plan_bwrap(
     cwd: str,
     homes: tuple[str, ...],
     egress: EgressView | None = None,
+    masks: Masks | None = None,
 ) -> SandboxPlan:
     """Compile ``policy`` into the bubblewrap plan for ``command`` (pure given ``view``)."""
     b = _Builder()
@@ -169,6 +174,8 @@ def plan_bwrap(
         if egress.bundle is not None:
             b.add(Mount(MountKind.RO_COPY, egress.bundle_in_sandbox, egress.bundle,
                         why="CA bundle: system roots + the ringfence CA (TLS termination)"))
+    if masks is not None:
+        _mask(b, masks, who)
     chdir = view.real(cwd) if under(view.real(cwd), [workspace]) else workspace
     return SandboxPlan(
         backend="bwrap",
@@ -263,6 +270,33 @@ def _readonly(b: _Builder, view: HostView, path: str, why: str, who: Identity) -
         b.add(Mount(MountKind.RO_BIND, path, path, why=why))
 
 
+def _mask(b: _Builder, masks: Masks, who: Identity) -> None:
+    """Credential files in the workspace appear empty; files with secrets as masked copies
+    (both read-only). A file the agent could not read anyway needs neither."""
+    for path in masks.empty:
+        if reachable(path, who.uid, who.gid):
+            b.add(Mount(MountKind.EMPTY_FILE, path, why="a credential file in the workspace (workspace.mask)"))
+    for path in masks.rewritten:
+        if reachable(path, who.uid, who.gid) and _readable_by(path, who):
+            b.add(Mount(MountKind.MASKED_COPY, path, path, why="secrets in this file masked (workspace.mask)"))
+
+
+def _readable_by(path: str, who: Identity) -> bool:
+    """Could ``who`` (no supplementary groups) read the file? A masked copy must not show
+    what the file's own permissions would hide."""
+    if who.uid == 0:
+        return True
+    try:
+        st = os.stat(path, follow_symlinks=False)
+    except OSError:
+        return False
+    if st.st_uid == who.uid:
+        return bool(st.st_mode & 0o400)
+    if st.st_gid == who.gid:
+        return bool(st.st_mode & 0o040)
+    return bool(st.st_mode & 0o004)
+
+
 def _hide(b: _Builder, view: HostView, path: str, why: str, who: Identity) -> None:
     kind = view.kind(path)
     if kind is Kind.MISSING:
@@ -310,7 +344,7 @@ def _mount_args(mount: Mount, runtime: str) -> list[str]:
             return ["--size", "4096", "--perms", "0555", "--tmpfs", dest, "--remount-ro", dest]
         case MountKind.EMPTY_FILE:
             return ["--ro-bind", os.path.join(runtime, EMPTY_FILE_NAME), dest]
-        case MountKind.RO_COPY:
+        case MountKind.RO_COPY | MountKind.MASKED_COPY:
             return ["--ro-bind", os.path.join(runtime, copy_name(dest)), dest]
         case MountKind.DEV:
             return ["--dev", dest]

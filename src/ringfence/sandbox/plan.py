@@ -22,6 +22,8 @@ class MountKind(Enum):
     EMPTY_FILE = "empty-file"  # an empty read-only file: hides a file or a socket
     RO_COPY = "ro-copy"  # a read-only copy of a host file made in the run's private folder
     #                      (its source may be one the agent's account cannot read, e.g. the CA bundle)
+    MASKED_COPY = "masked-copy"  # a read-only copy of a workspace file with its secrets masked,
+    #                              made in the run's private folder when the sandbox starts
     DEV = "dev"  # a minimal /dev (null, zero, random, tty, pts)
     PROC = "proc"  # a procfs of the sandbox's own pid namespace
 

@@ -49,6 +49,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Protocol
 
+    from ringfence.workspace.mask import Masks
+
     class ProxyHandle(Protocol):
         def stop(self) -> None: ...
 
@@ -127,11 +129,11 @@ def check_workspace(policy: Policy) -> None:
 
 
 def make_plan(policy: Policy, command: list[str], *, who: Identity, cwd: str, env: dict[str, str],
-              egress: EgressView | None = None) -> SandboxPlan:
+              egress: EgressView | None = None, masks: Masks | None = None) -> SandboxPlan:
     check_workspace(policy)
     return plan_bwrap(
         policy, command, who=who, view=gather_view(policy), caller_env=env, cwd=cwd, homes=homes_for(who),
-        egress=egress,
+        egress=egress, masks=masks,
     )
 
 
@@ -238,6 +240,17 @@ def _copy_readonly(source: str, target: str) -> None:
                            hint="check that the file exists and is readable") from None
 
 
+def _masked_copy(source: str, target: str, runtime: _Runtime) -> None:
+    from ringfence.workspace.mask import masked_copy
+
+    try:
+        masked_copy(source, target, source)
+    except OSError as exc:
+        runtime.cleanup()
+        raise SandboxError(f"cannot make the masked copy of {source}: {exc.strerror}",
+                           hint="check that the file is readable, or run with --no-mask") from None
+
+
 def _prepare_runtime(plan: SandboxPlan, run_id: str) -> _Runtime:
     folder = os.path.join(os.environ.get("TMPDIR") or "/tmp", f"ringfence-{run_id}-{os.urandom(4).hex()}")
     os.mkdir(folder, mode=0o700)  # a fresh random name: mkdir fails rather than reuse anything
@@ -250,6 +263,9 @@ def _prepare_runtime(plan: SandboxPlan, run_id: str) -> _Runtime:
         if mount.kind is MountKind.RO_COPY and mount.source is not None:
             runtime.copies.append(os.path.join(folder, copy_name(mount.dest)))
             _copy_readonly(mount.source, runtime.copies[-1])
+        elif mount.kind is MountKind.MASKED_COPY and mount.source is not None:
+            runtime.copies.append(os.path.join(folder, copy_name(mount.dest)))
+            _masked_copy(mount.source, runtime.copies[-1], runtime)
     # pid, then the paths NUL-separated (the one byte a path cannot hold)
     with open(runtime.journal, "w") as fh:
         fh.write(f"{os.getpid()}\n" + "\0".join(p.path for p in plan.placeholders))
