@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import marshal
 import os
 import threading
 from collections.abc import Iterator
@@ -104,10 +105,15 @@ def test_a_second_run_reads_only_what_changed(planted: Ringfence) -> None:
     changed one is, so a secret added between runs is masked."""
     rf = planted
     assert rf.run("true", "--no-network", env=_env(rf)).returncode == 0
-    cache = list((rf.audit.parent / "state" / "scan-cache").glob("*.json"))
+    cache = list((rf.audit.parent / "state" / "scan-cache").glob("*.cache"))
     assert len(cache) == 1
-    clean = json.loads(cache[0].read_text())["clean"]
-    assert "README.md" in clean and ".env" not in clean and "config/settings.py" not in clean
+    known = marshal.loads(cache[0].read_bytes())
+    assert "README.md" in known["clean"] and ".env" not in known["clean"]
+    assert {".env", "config/settings.py"} <= set(known["found"])
+    assert PASSWORD.encode() not in cache[0].read_bytes()  # where each secret is, never its value
+    masked = list((rf.audit.parent / "state" / "scan-cache" / "masked").rglob("*"))
+    assert [p for p in masked if p.is_file()], "the masked copies are kept for the next run"
+    assert all(PASSWORD not in p.read_text() for p in masked if p.is_file())
     readme = rf.workspace / "README.md"
     readme.write_text(f"connect with {DATABASE_URL}\n")
     proc = rf.run("cat README.md", "--no-network", env=_env(rf))

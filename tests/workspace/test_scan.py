@@ -197,3 +197,48 @@ def test_the_cache_keeps_clean_files_and_never_a_credential_file(tmp_path: Path)
     write(work, "app.py", f"URL = '{DATABASE_URL}'\n")  # same file, new contents: read again
     third = scan(str(work), cache=str(state))
     assert ("content", "app.py") in {(f.kind, f.file) for f in third.findings}
+
+
+def test_a_cached_file_with_secrets_gives_the_same_findings_and_values(tmp_path: Path) -> None:
+    work, state = tmp_path / "work", tmp_path / "state"
+    write(work, "config/settings.py", f'import os\n\nDATABASE_URL = "{DATABASE_URL}"\n')
+    write(work, "notes/deploy.txt", "how to deploy: é\n" + PRIVATE_KEY + "\n")  # not ASCII: byte offsets differ
+    write(work, ".env", f"DB_PASSWORD={PASSWORD}\n")
+    first = scan(str(work), cache=str(state))
+    second = scan(str(work), cache=str(state))
+    assert second.findings == first.findings and len(first.findings) >= 3
+    assert [(s.file, s.line, s.start, s.value) for s in second.secrets] == \
+        [(s.file, s.line, s.start, s.value) for s in first.secrets]
+    cache = next(state.glob("*.cache")).read_bytes()
+    assert PASSWORD.encode() not in cache and KEY_BODY.encode() not in cache
+
+
+def test_a_cache_that_no_longer_matches_the_file_is_not_believed(tmp_path: Path) -> None:
+    import marshal
+
+    work, state = tmp_path / "work", tmp_path / "state"
+    write(work, "app.py", f'URL = "{DATABASE_URL}"\n')
+    expected = scan(str(work), cache=str(state)).findings
+    path = next(state.glob("*.cache"))
+    known = marshal.loads(path.read_bytes())
+    ident, allowed, where, named = known["found"]["app.py"]
+    rule, line, end_line, start, end, mark, at, until, title = where[0]
+    known["found"]["app.py"] = (ident, allowed, ((rule, line, end_line, start, end, mark, at + 1, until, title),),
+                                named)  # offsets that no longer land on the value
+    path.write_bytes(marshal.dumps(known))
+    again = scan(str(work), cache=str(state))
+    assert again.findings == expected and again.secrets[0].value == PASSWORD
+    path.write_bytes(b"not a cache at all")
+    assert scan(str(work), cache=str(state)).findings == expected
+
+
+def test_a_file_changed_in_place_is_read_again(tmp_path: Path) -> None:
+    work, state = tmp_path / "work", tmp_path / "state"
+    secret_line = f"A = '{DATABASE_URL}'\n"
+    target = write(work, "app.py", "A = '" + "n" * len(DATABASE_URL) + "'\n")
+    assert scan(str(work), cache=str(state)).findings == ()
+    stamp = target.stat()
+    target.write_text(secret_line)
+    os.utime(target, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))  # same size, same mtime: ctime still moves
+    assert target.stat().st_size == stamp.st_size
+    assert ("content", "app.py", 1) in found(work, cache=str(state))

@@ -16,6 +16,8 @@ from ringfence.policy import Policy
 
 if TYPE_CHECKING:
     import argparse
+    from collections.abc import Callable
+    from typing import Any
 
     from ringfence.audit.record import ConnectionRecord
     from ringfence.audit.store import AuditLog
@@ -36,8 +38,6 @@ def _command(args: argparse.Namespace) -> list[str]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from ringfence.sandbox import runner
-
     command = _command(args)
     policy = policy_from_args(args)
     if policy.permissions.entries:  # rules the boundary can enforce too (nothing imported otherwise)
@@ -45,35 +45,53 @@ def cmd_run(args: argparse.Namespace) -> int:
         from ringfence.policy import home_of_invoker
 
         policy = apply(policy, sandbox_rules(policy, cwd=os.getcwd(), home=home_of_invoker()))
-    who = runner.resolve_identity(policy, args.user)
-    cwd = os.getcwd()
-    egress = _egress(policy, resolve=not args.dry_run)
-    view = _egress_view(egress)
-    masks = _masks(policy)
+    scanning = _Masking(policy)  # the workspace scan runs in a child while the rest is set up
+    try:
+        from ringfence.sandbox import runner
+
+        who = runner.resolve_identity(policy, args.user)
+        runner.check_workspace(policy)
+        cwd = os.getcwd()
+        egress = _egress(policy, resolve=not args.dry_run)
+        view = _egress_view(egress)
+    except BaseException:
+        scanning.abandon()
+        raise
     if args.dry_run:
-        plan = runner.make_plan(policy, command, who=who, cwd=cwd, env=dict(os.environ), egress=view, masks=masks)
+        host = runner.gather_view(policy)
+        masks = scanning.result()
+        plan = runner.make_plan(policy, command, who=who, cwd=cwd, env=dict(os.environ), egress=view, masks=masks,
+                                view=host)
         return _print_plan(plan, policy)
     run_id = os.urandom(6).hex()
     from ringfence.audit.store import AuditLog
 
     runner.block_signals()  # before the audit and proxy threads exist (see block_signals)
     # The namespace helper builds the sandbox's network while we open the log and plan.
-    namespace = runner.start_namespace(who, network=policy.network.enabled)
+    try:
+        namespace = runner.start_namespace(who, network=policy.network.enabled)
+    except BaseException:
+        scanning.abandon()
+        raise
     try:
         runner.recover_placeholders()  # a crashed run's placeholders go before we look at the disk
         audit = AuditLog.open(policy.audit.path)  # exists before the plan, which hides it
     except BaseException:
+        scanning.abandon()
         namespace.abandon()
         raise
     with audit:
         try:
+            host = runner.gather_view(policy)  # while the scan still runs
+            masks = scanning.result()
             plan = runner.make_plan(policy, command, who=who, cwd=cwd, env=dict(os.environ), egress=view,
-                                    masks=masks)
+                                    masks=masks, view=host)
             from ringfence.audit.redact import redact_command
 
             logged = redact_command(command)  # the audit log keeps the shape, never a typed secret
             audit.start_run(run_id, logged, [str(s) for s in policy.sources])
         except BaseException:
+            scanning.abandon()
             namespace.abandon()  # nothing runs: the helper exits when its socket closes
             raise
         status = -1
@@ -98,18 +116,52 @@ def cmd_run(args: argparse.Namespace) -> int:
     return status
 
 
-def _masks(policy: Policy) -> Masks | None:
-    """Scan the workspace (files unchanged since a clean scan are not read again) and say
-    what the agent will see masked; None with ``[workspace] mask = false`` or --no-mask."""
-    if not policy.workspace.mask:
-        return None
+class _Masking:
+    """The workspace scan (``_masks``) in a forked child, while the run sets up the rest;
+    ``result()`` is the ``Masks`` (None without masking) and prints the summary line."""
+
+    def __init__(self, policy: Policy) -> None:
+        self._forked = None
+        if policy.workspace.mask:
+            from ringfence._forked import Forked
+
+            self._forked = Forked(_masks, policy, failure="the workspace scan failed")
+
+    def result(self) -> Masks | None:
+        if self._forked is None:
+            return None
+        from ringfence.workspace.mask import Masks
+
+        fields, line = self._forked.result()
+        if line:
+            print(line, file=sys.stderr)
+        return Masks(*fields)
+
+    def abandon(self) -> None:
+        if self._forked is not None:
+            self._forked.abandon()
+
+
+def _masks(policy: Policy) -> tuple[tuple[Any, ...], str]:
+    """Scan the workspace (files unchanged since a clean scan are not read again): the
+    fields of its ``Masks`` and a line saying what the agent will see masked."""
     from ringfence.policy.load import state_dir
     from ringfence.workspace.mask import masks_for
     from ringfence.workspace.scan import scan
 
     workspace = policy.sandbox.workspace
-    result = scan(workspace, exclude=policy.workspace.exclude, cache=os.path.join(state_dir(), "scan-cache"))
-    masks = masks_for(result)
+    if not os.path.isdir(workspace):
+        return ((), (), (), ()), ""  # the run says so (runner.check_workspace), better than a scan can
+    cache = os.path.join(state_dir(), "scan-cache")
+    result = scan(workspace, exclude=policy.workspace.exclude, cache=cache)
+    try:
+        masks = masks_for(result, copies=os.path.join(cache, "masked"))
+    except OSError as exc:
+        from ringfence.errors import SandboxError
+
+        raise SandboxError(f"cannot make the masked copies of the workspace's files: {exc.strerror} "
+                           f"({exc.filename})", hint="check the files are readable, or run with --no-mask") from None
+    line = ""
     if masks.count or result.skipped:
         parts = []
         if masks.empty:
@@ -118,9 +170,9 @@ def _masks(policy: Policy) -> Masks | None:
             parts.append(f"secrets masked in {len(masks.rewritten)} file{'s' if len(masks.rewritten) != 1 else ''}")
         if result.skipped:
             parts.append(f"{len(result.skipped)} file{'s' if len(result.skipped) != 1 else ''} not scanned")
-        print(f"ringfence: workspace: {', '.join(parts)}; `ringfence scan {workspace}` lists them "
-              f"(--no-mask to see them as they are)", file=sys.stderr)
-    return masks
+        line = (f"ringfence: workspace: {', '.join(parts)}; `ringfence scan {workspace}` lists them "
+                f"(--no-mask to see them as they are)")
+    return (masks.empty, masks.rewritten, masks.values, masks.copies), line
 
 
 def _egress(policy: Policy, *, resolve: bool) -> Egress | None:

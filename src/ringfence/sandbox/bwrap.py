@@ -276,9 +276,10 @@ def _mask(b: _Builder, masks: Masks, who: Identity) -> None:
     for path in masks.empty:
         if reachable(path, who.uid, who.gid):
             b.add(Mount(MountKind.EMPTY_FILE, path, why="a credential file in the workspace (workspace.mask)"))
-    for path in masks.rewritten:
+    for n, path in enumerate(masks.rewritten):
         if reachable(path, who.uid, who.gid) and _readable_by(path, who):
-            b.add(Mount(MountKind.MASKED_COPY, path, path, why="secrets in this file masked (workspace.mask)"))
+            made = masks.copies[n] if len(masks.copies) == len(masks.rewritten) else path  # else masked at start
+            b.add(Mount(MountKind.MASKED_COPY, path, made, why="secrets in this file masked (workspace.mask)"))
 
 
 def _readable_by(path: str, who: Identity) -> bool:

@@ -84,9 +84,13 @@ class WalkResult:
 
 
 def walk_root(root: str, *, find_sockets: bool, skip: frozenset[str] = frozenset()) -> WalkResult:
-    """Walk ``root`` without following symlinks; collect protected names at any depth."""
+    """Walk ``root`` without following symlinks; collect protected names at any depth.
+
+    This walk runs on every ``ringfence run`` over the whole workspace: it reads only what
+    ``getdents`` gives (names and types) and stats nothing but entries of an unusual type
+    (a socket, when asked for)."""
     result = WalkResult()
-    stack = [root]
+    protected, stack = result.protected, [root]
     while stack:
         folder = stack.pop()
         try:
@@ -95,35 +99,34 @@ def walk_root(root: str, *, find_sockets: bool, skip: frozenset[str] = frozenset
         except OSError:
             continue
         result.entries += len(entries)
+        prefix = folder + "/" if folder != "/" else "/"
         for entry in entries:
-            path = os.path.join(folder, entry.name)
-            if path in skip:
+            name = entry.name
+            path = prefix + name
+            if skip and path in skip:
                 continue
-            _visit(entry, path, result, stack, find_sockets)
+            if name in _SINGLE:
+                protected.append(path)
+            try:
+                if entry.is_file(follow_symlinks=False):
+                    continue
+                is_dir = entry.is_dir(follow_symlinks=False)
+            except OSError:
+                continue
+            if not is_dir:
+                if find_sockets and not entry.is_symlink() and _is_socket(entry):
+                    result.sockets.append(path)
+                continue
+            if name == ".git":
+                _visit_gitdir(path, result)
+                continue  # objects and refs are not ours to walk; modules are handled above
+            if name == ".claude":
+                result.claude_dirs.append(path)
+                nested = [os.path.join(path, t) for t in _NESTED[".claude"]]
+                protected += [p for p in nested if os.path.lexists(p)]
+            if name not in _SINGLE:  # a protected folder is bound read-only whole
+                stack.append(path)
     return result
-
-
-def _visit(entry: os.DirEntry[str], path: str, result: WalkResult, stack: list[str], find_sockets: bool) -> None:
-    name = entry.name
-    if name in _SINGLE:
-        result.protected.append(path)
-    try:
-        is_dir = entry.is_dir(follow_symlinks=False)
-    except OSError:
-        return
-    if find_sockets and not is_dir and _is_socket(entry):
-        result.sockets.append(path)
-    if not is_dir:
-        return
-    if name == ".git":
-        _visit_gitdir(path, result)
-        return  # objects and refs are not ours to walk; modules are handled above
-    if name == ".claude":
-        result.claude_dirs.append(path)
-        nested = [os.path.join(path, t) for t in _NESTED[".claude"]]
-        result.protected += [p for p in nested if os.path.lexists(p)]
-    if name not in _SINGLE:  # a protected folder is bound read-only whole
-        stack.append(path)
 
 
 def _is_socket(entry: os.DirEntry[str]) -> bool:

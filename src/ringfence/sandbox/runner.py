@@ -129,11 +129,14 @@ def check_workspace(policy: Policy) -> None:
 
 
 def make_plan(policy: Policy, command: list[str], *, who: Identity, cwd: str, env: dict[str, str],
-              egress: EgressView | None = None, masks: Masks | None = None) -> SandboxPlan:
+              egress: EgressView | None = None, masks: Masks | None = None,
+              view: HostView | None = None) -> SandboxPlan:
+    """The plan for ``command``; ``view`` is ``gather_view(policy)`` when the caller has
+    gathered it already (while the workspace scan ran)."""
     check_workspace(policy)
     return plan_bwrap(
-        policy, command, who=who, view=gather_view(policy), caller_env=env, cwd=cwd, homes=homes_for(who),
-        egress=egress, masks=masks,
+        policy, command, who=who, view=view or gather_view(policy), caller_env=env, cwd=cwd,
+        homes=homes_for(who), egress=egress, masks=masks,
     )
 
 
@@ -265,7 +268,14 @@ def _prepare_runtime(plan: SandboxPlan, run_id: str) -> _Runtime:
             _copy_readonly(mount.source, runtime.copies[-1])
         elif mount.kind is MountKind.MASKED_COPY and mount.source is not None:
             runtime.copies.append(os.path.join(folder, copy_name(mount.dest)))
-            _masked_copy(mount.source, runtime.copies[-1], runtime)
+            if mount.source != mount.dest:  # masked beforehand (ringfence.workspace.mask)
+                try:
+                    _copy_readonly(mount.source, runtime.copies[-1])
+                except SandboxError:
+                    runtime.cleanup()
+                    raise
+            else:
+                _masked_copy(mount.source, runtime.copies[-1], runtime)
     # pid, then the paths NUL-separated (the one byte a path cannot hold)
     with open(runtime.journal, "w") as fh:
         fh.write(f"{os.getpid()}\n" + "\0".join(p.path for p in plan.placeholders))

@@ -89,8 +89,9 @@ class ScanResult:
     allowed: int  # findings a ringfence:allow comment allowed
     skipped: tuple[tuple[str, str], ...]  # (file, why) for files not read
     secrets: tuple[Secret, ...]  # the values behind the content findings
-    files: tuple[str, ...] = ()  # every file scanned (or known clean), in walk order
+    files: tuple[str, ...] = ()  # every file scanned (or known clean), sorted
     links: tuple[tuple[str, str], ...] = ()  # (link, its target as written) for links inside the folder
+    identities: tuple[tuple[str, tuple[int, ...]], ...] = ()  # (file, identity) of each file with secrets
 
 
 def scan(root: str, *, exclude: Iterable[str] = (), max_bytes: int = MAX_FILE_BYTES,
@@ -111,58 +112,85 @@ def scan(root: str, *, exclude: Iterable[str] = (), max_bytes: int = MAX_FILE_BY
     walker = _Walker(top, max_bytes)
     cache_file = _cache_file(cache, top) if cache else None
     if cache_file:
-        walker.known = _load_cache(cache_file)
+        walker.known, walker.known_found = _load_cache(cache_file)
     patterns = [p for line in exclude if (p := ignore.compile_line(line)) is not None]
     walker.walk(top, "", patterns)
-    if cache_file and walker.clean != walker.known:
-        _save_cache(cache_file, walker.clean)
+    if cache_file and (walker.clean != walker.known or walker.found != walker.known_found):
+        _save_cache(cache_file, walker.clean, walker.found)
     findings = sorted(walker.findings, key=lambda f: (f.file, f.line or 0, f.rule))
-    return ScanResult(top, tuple(findings), walker.scanned, walker.allowed, tuple(walker.skipped),
-                      tuple(walker.secrets), tuple(walker.files), tuple(walker.links))
+    walker.files.sort()
+    return ScanResult(top, tuple(findings), len(walker.files), walker.allowed, tuple(sorted(walker.skipped)),
+                      tuple(sorted(walker.secrets, key=lambda s: (s.file, s.line, s.start))), tuple(walker.files),
+                      tuple(sorted(walker.links)), tuple(sorted(walker.identities.items())))
 
 
-# --- the cache of clean files -------------------------------------------------------------
+# --- the cache --------------------------------------------------------------------------
+#
+# Per scanned folder and rule set, a file (``marshal``) in ringfence's state folder (which the sandbox
+# never sees): for a file that held nothing, its identity; for a file that held secrets, its
+# identity, how many findings an allow comment allowed, and where each secret is (rule,
+# lines, offsets, fingerprint), never the value. A cached file with secrets is read again,
+# but not scanned: each value is taken at its offsets and must match its fingerprint, else
+# the file is scanned afresh.
 
 _Identity = tuple[int, int, int, int, int]
-_CACHE_FORMAT = 1
+# rule, line, end line, start, end (characters on their lines), fingerprint, the value's byte
+# offsets in the file, the rule's title
+_Where = tuple[str, int, int, int, int, str, int, int, str]
+_Found = tuple[_Identity, int, tuple[_Where, ...], str]  # identity, allowed, secrets, the name rule's id or ""
+_CACHE_FORMAT = 2
 
 
 def _cache_file(folder: str, top: str) -> str:
     """One file per scanned folder and rule set: a change to the rules starts afresh."""
     from ringfence import __version__
-    from ringfence.workspace import credfiles, secrets
 
-    rules = [f"{os.stat(m.__file__ or '').st_mtime_ns}:{os.stat(m.__file__ or '').st_size}" for m in (credfiles, secrets)]
+    here = os.path.dirname(os.path.abspath(__file__))
+    modules = [os.stat(os.path.join(here, name)) for name in ("credfiles.py", "secrets.py", "scan.py")]
+    rules = [f"{m.st_mtime_ns}:{m.st_size}" for m in modules]
     key = hashlib.sha256("\0".join([top, __version__, *rules]).encode("utf-8", "surrogateescape")).hexdigest()
-    return os.path.join(folder, f"{key[:32]}.json")
+    return os.path.join(folder, f"{key[:32]}.cache")
 
 
-def _load_cache(path: str) -> dict[str, _Identity]:
-    import json
+def _load_cache(path: str) -> tuple[dict[str, _Identity], dict[str, _Found]]:
+    import marshal  # only ringfence writes this file, in its own folder; ten times faster than JSON
 
     try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-        if data.get("format") != _CACHE_FORMAT:
-            return {}
-        return {name: tuple(ident) for name, ident in data["clean"].items() if len(ident) == 5}
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return {}  # no cache, or one we cannot read: scan everything
+        with open(path, "rb") as f:
+            data = marshal.loads(f.read())
+        if not isinstance(data, dict) or data.get("format") != _CACHE_FORMAT:
+            return {}, {}
+        clean, found = data["clean"], data["found"]
+        if isinstance(clean, dict) and isinstance(found, dict):
+            return clean, found
+    except (OSError, EOFError, ValueError, TypeError, KeyError):
+        pass
+    return {}, {}  # no cache, or one we cannot read: scan everything
 
 
-def _save_cache(path: str, clean: dict[str, _Identity]) -> None:
+def _save_cache(path: str, clean: dict[str, _Identity], found: dict[str, _Found]) -> None:
     """Written beside, then renamed: a cache is whole or absent, never torn."""
-    import json
+    import marshal
     import tempfile
 
     try:
         os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
         fd, temporary = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".scan-")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump({"format": _CACHE_FORMAT, "clean": clean}, f, separators=(",", ":"))
+        with os.fdopen(fd, "wb") as f:
+            marshal.dump({"format": _CACHE_FORMAT, "clean": clean, "found": found}, f)
         os.replace(temporary, path)
-    except OSError:
+    except (OSError, ValueError):
         pass  # a cache we cannot write only costs time next run
+
+
+def _titles() -> dict[str, str]:
+    from ringfence.workspace import secrets
+
+    return {r.id: r.title for r in secrets.secret_rules()}
+
+
+def _bytes_before(text: str, at: int) -> int:
+    return len(text[:at].encode("utf-8", "surrogateescape"))
 
 
 def _identity(info: os.stat_result) -> _Identity:
@@ -186,37 +214,51 @@ def allowed_line(line: str) -> bool:
 
 class _Walker:
     def __init__(self, top: str, max_bytes: int) -> None:
-        from ringfence.workspace import credfiles, secrets
+        from ringfence.workspace import credfiles
 
         self.top, self.max_bytes = top, max_bytes
-        self.credential_file, self.scan_text = credfiles.credential_file, secrets.scan_text
-        self.titles = {r.id: r.title for r in secrets.secret_rules()}
+        self.credential_file = credfiles.credential_file
         self.findings: list[Finding] = []
         self.secrets: list[Secret] = []
         self.skipped: list[tuple[str, str]] = []
-        self.scanned = 0
         self.allowed = 0
         self.known: dict[str, _Identity] = {}  # from the cache: files that held nothing
+        self.known_found: dict[str, _Found] = {}  # from the cache: files that held secrets
         self.files: list[str] = []
         self.links: list[tuple[str, str]] = []
-        self.clean: dict[str, _Identity] = {}  # this scan's: files that hold nothing
+        self.clean: dict[str, _Identity] = {}  # this scan's: files that hold nothing, not even a name
+        self.found: dict[str, _Found] = {}  # this scan's: files with secrets (or allowed ones)
+        self.identities: dict[str, _Identity] = {}  # files with secrets: the identity scanned
 
     def walk(self, folder: str, rel: str, patterns: list[ignore.Pattern]) -> None:
         try:
-            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+            entries = list(os.scandir(folder))  # unsorted: the result is sorted once, at the end
         except OSError as exc:
             self.skipped.append((rel or ".", f"folder not readable: {exc.strerror}"))
             return
         patterns = self._with_ignore_file(folder, rel, entries, patterns)
+        prefix = f"{rel}/" if rel else ""
+        known, known_found, clean, files = self.known, self.known_found, self.clean, self.files
         for entry in entries:
-            relpath = f"{rel}/{entry.name}" if rel else entry.name
+            relpath = prefix + entry.name
             try:
-                if entry.is_symlink():
-                    self._link(entry, relpath)
+                if entry.is_file(follow_symlinks=False):
+                    excluded = bool(patterns) and ignore.excluded(patterns, relpath, False)
+                    if (known or known_found) and not excluded:  # the fast paths: unchanged since cached
+                        info = entry.stat(follow_symlinks=False)
+                        ident = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+                        if known.get(relpath) == ident:  # held nothing, its name included
+                            clean[relpath] = ident
+                            files.append(relpath)
+                            continue
+                        cached = known_found.get(relpath)
+                        if cached is not None and cached[0] == ident and self._cached(entry.path, relpath, cached):
+                            continue
+                    self._file(entry.path, relpath, excluded)
                 elif entry.is_dir(follow_symlinks=False):
                     self._folder(entry, relpath, patterns)
-                elif entry.is_file(follow_symlinks=False):
-                    self._file(entry.path, relpath, ignore.excluded(patterns, relpath, False), entry)
+                elif entry.is_symlink():
+                    self._link(entry, relpath)
             except OSError as exc:
                 self.skipped.append((relpath, f"not readable: {exc.strerror}"))
 
@@ -268,7 +310,7 @@ class _Walker:
         if rule is not None:
             self.findings.append(Finding(rule.id, "file", relpath, None, fingerprint(rule.id, relpath), rule.title))
 
-    def _file(self, path: str, relpath: str, excluded: bool, entry: os.DirEntry[str] | None = None) -> None:
+    def _file(self, path: str, relpath: str, excluded: bool) -> None:
         by_name = self.credential_file(relpath)
         # a name its content confirms (a *.pem of certificates only is no credential) is judged
         # once read; unread (excluded, too large, unreadable), the name alone decides: failing closed
@@ -277,43 +319,98 @@ class _Walker:
             self._record(by_name, relpath)
         if excluded:
             return
-        if entry is not None and self.known and not confirm:
-            ident = _identity(entry.stat(follow_symlinks=False))
-            if self.known.get(relpath) == ident:
-                self.scanned += 1
-                self.files.append(relpath)
-                self.clean[relpath] = ident
-                return
         read = self._read(path, relpath)
         if read is None:
             if confirm:
                 self._record(by_name, relpath)
             return
         data, ident = read
-        self.scanned += 1
         self.files.append(relpath)
         if confirm:
-            self._name(relpath, data)
+            by_name = self.credential_file(relpath, data)
+            self._record(by_name, relpath)
         if b"\0" in data[:_BINARY_PROBE]:
-            if not confirm:
+            if by_name is None:
                 self.clean[relpath] = ident
             return
+        allowed, where = self._scan(data, relpath)
+        if where or allowed or by_name is not None:
+            self.found[relpath] = (ident, allowed, tuple(where), by_name.id if by_name is not None else "")
+            if where:
+                self.identities[relpath] = ident
+        else:
+            self.clean[relpath] = ident
+
+    def _scan(self, data: bytes, relpath: str) -> tuple[int, list[_Where]]:
+        from ringfence.workspace import secrets
+
         text = data.decode("utf-8", "surrogateescape")
-        hits = self.scan_text(text, relpath)
+        hits = secrets.scan_text(text, relpath)
+        allowed = 0
+        where: list[_Where] = []
         if not hits:
-            if not confirm:  # a confirmed name is read every time
-                self.clean[relpath] = ident
-            return
+            return allowed, where
+        titles = _titles()
         lines = text.split("\n")  # as secrets.scan_text numbers them
+        starts = [0]  # where each line starts in text
+        for line in lines[: max(h.end_line for h in hits)]:
+            starts.append(starts[-1] + len(line) + 1)
+        ascii_only = len(data) == len(text)
         for hit in hits:
             first = lines[hit.line - 1] if 0 < hit.line <= len(lines) else ""
             if allowed_line(first):
-                self.allowed += 1
+                allowed += 1
                 continue
-            self.findings.append(Finding(hit.rule, "content", relpath, hit.line,
-                                         fingerprint(hit.rule, relpath, hit.value), self.titles.get(hit.rule, hit.rule)))
-            self.secrets.append(Secret(relpath, hit.rule, hit.line, getattr(hit, "end_line", hit.line),
-                                       hit.start, hit.end, hit.value))
+            mark = fingerprint(hit.rule, relpath, hit.value)
+            at = starts[hit.line - 1] + hit.start
+            until = starts[hit.end_line - 1] + hit.end
+            if not ascii_only:  # character offsets to byte offsets
+                at, until = _bytes_before(text, at), _bytes_before(text, until)
+            title = titles.get(hit.rule, hit.rule)
+            where.append((hit.rule, hit.line, hit.end_line, hit.start, hit.end, mark, at, until, title))
+            self._secret(relpath, hit.rule, hit.line, hit.end_line, hit.start, hit.end, hit.value, mark, title)
+        self.allowed += allowed
+        return allowed, where
+
+    def _cached(self, path: str, relpath: str, cached: _Found) -> bool:
+        """The findings of an unchanged file with secrets, from the cache: each value is
+        read at its byte offsets and must match its fingerprint. False (nothing recorded)
+        when anything differs: the caller scans the file afresh."""
+        by_name = self.credential_file(relpath)
+        try:
+            ident, allowed, where, named = cached
+            if by_name is not None and by_name.confirm is not None and not named:
+                by_name = None  # its content showed nothing secret, and has not changed
+            values = []
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+            try:
+                if _identity(os.fstat(fd)) != ident:
+                    return False
+                for rule, _line, _end_line, _start, _end, mark, at, until, _title in where:
+                    value = os.pread(fd, until - at, at).decode("utf-8", "surrogateescape")
+                    if fingerprint(rule, relpath, value) != mark:
+                        return False
+                    values.append(value)
+            finally:
+                os.close(fd)
+        except (OSError, ValueError, TypeError):
+            return False  # unreadable now, or a cache entry of the wrong shape
+        if by_name is not None and by_name.id != named:
+            return False  # not what the cache says: read it
+        self._record(by_name, relpath)
+        self.files.append(relpath)
+        for (rule, line, end_line, start, end, mark, _at, _until, title), value in zip(where, values):
+            self._secret(relpath, rule, line, end_line, start, end, value, mark, title)
+        self.allowed += allowed
+        self.found[relpath] = cached
+        if where:
+            self.identities[relpath] = ident
+        return True
+
+    def _secret(self, relpath: str, rule: str, line: int, end_line: int, start: int, end: int, value: str,
+                mark: str, title: str) -> None:
+        self.findings.append(Finding(rule, "content", relpath, line, mark, title))
+        self.secrets.append(Secret(relpath, rule, line, end_line, start, end, value))
 
     def _read(self, path: str, relpath: str) -> tuple[bytes, _Identity] | None:
         flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0)

@@ -64,6 +64,7 @@ Rules (``secret_rules()``; each function's docstring below says what it matches)
 - RF-SECRET-JWT: a signed JSON Web Token.
 - RF-SECRET-URL-PASSWORD: the password in a URL (``postgres://user:pass@host``...).
 - RF-SECRET-AUTH-HEADER: the credential of an ``Authorization: Bearer|Basic|token`` header.
+- RF-SECRET-REGISTRY-AUTH: a container registry login (``"auth": "base64(user:password)"``).
 - RF-SECRET-ASSIGNMENT: a literal value given to a name that says password, secret,
   token or key (``DB_PASSWORD=...``, ``"apiKey": "..."``, ``secret_key = "..."``).
 
@@ -910,6 +911,7 @@ _REFERENCE = lazy(
 _PATH_LIKE = lazy(r"(?i)^(?:/|\./|\.\./|~/|[a-z]:\\|file:|https?://)|\.(?:pem|key|crt|cer|p12|pfx|json|txt|ya?ml|env|jks|der|pub)$")
 _HASH_LIKE = lazy(r"(?i)^(?:sha1|sha224|sha256|sha384|sha512|md5|blake2b?)[-:=]|^\$2[aby]?\$|^\$argon2|^\$[156]\$|^\$pbkdf2")
 _WORD_SPLIT = lazy(r"[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])")
+_SEPARATORS = lazy(r"[^A-Za-z0-9]+")
 _GITHUB_SHAPE = lazy(r"(?:gh[pousr]|npm)_[A-Za-z0-9]{36}")
 
 
@@ -922,7 +924,12 @@ def _placeholder(value: str) -> bool:
     if "%" in value:  # percent-encoded, as in a URL: "a%20secret"
         value = _PERCENT.sub(lambda m: chr(int(m.group(1), 16)), value)
     words = [_TRAILING_DIGITS.sub("", w.lower()) for w in _WORD_SPLIT.compiled.split(value) if w]
-    if not words or any(w in _PLACEHOLDER_WORDS for w in words):  # "password1" too
+    if not words:
+        return True
+    # "password1", "your_api_key", "dummyPassword" are placeholders; a short word that is only
+    # a camel-case piece of a random value ("no" in "noCOVoBfsh...") is chance, not a word
+    segments = {_TRAILING_DIGITS.sub("", w.lower()) for w in _SEPARATORS.compiled.split(value)}
+    if any(w in _PLACEHOLDER_WORDS and (len(w) >= 4 or w in segments) for w in words):
         return True
     if value.isdigit():
         return True
@@ -1006,14 +1013,18 @@ _ASSIGNMENT_ANCHORS = (
 )
 
 
+_NETRC_NAMES = frozenset({".netrc", "_netrc", ".authinfo"})
+_NETRC_PASSWORD = lazy(r"(?:^|\s)password\s+(?P<value>[^\s\"']{1,400})")
+
+
 @_line_rule("RF-SECRET-ASSIGNMENT", "A password, token or key written in a file.", _ASSIGNMENT_ANCHORS, rank=10)
 def assignment(line: str, ctx: Context) -> list[Span]:
     """A literal value given to a name that says password, secret, token or key: dotenv and
     shell (``DB_PASSWORD=...``, ``export TOKEN=...``), JSON (``"apiKey": "..."``), YAML
     (``password: ...``), INI/TOML/properties (``secret_key = ...``), source code
     (``password="..."``, ``const apiKey = '...'``, PHP ``define('DB_PASSWORD', '...')``), XML
-    elements (``<password>...</password>``, Maven's ``settings.xml``) and connection strings
-    (``...;Password=...;``). In source code only quoted values count (a
+    elements (``<password>...</password>``, Maven's ``settings.xml``), connection strings
+    (``...;Password=...;``) and ``password`` tokens of a ``.netrc``. In source code only quoted values count (a
     variable or a call is not a secret). The value needs the shape of a secret (see
     ``_secret_value``) and must not be a placeholder or reference. Lockfiles are skipped."""
     if ctx.format == "lock":
@@ -1035,6 +1046,10 @@ def assignment(line: str, ctx: Context) -> list[Span]:
     if ";" in line:
         for match in _CONNECTION.finditer(line):
             if _secret_value("password", match.group("value"), strict):
+                found.append(match.span("value"))
+    if ctx.path.rpartition("/")[2].lower() in _NETRC_NAMES:
+        for match in _NETRC_PASSWORD.finditer(line):
+            if _secret_value("password", match.group("value")):
                 found.append(match.span("value"))
     return found
 
@@ -1072,6 +1087,30 @@ def url_password(line: str, ctx: Context) -> list[Span]:
         if password != match.group("user") and len(password) >= 3 and not _placeholder(password):
             found.append(match.span("password"))
     return found
+
+
+_REGISTRY_AUTH = lazy(r"\"auth\"\s*:\s*\"(?P<value>[A-Za-z0-9+/]{8,600}={0,2})\"")
+
+
+@_line_rule("RF-SECRET-REGISTRY-AUTH", "A registry login (user:password in base64).", ('"auth"',), rank=15)
+def registry_auth(line: str, ctx: Context) -> list[Span]:
+    """The ``"auth"`` value of a container registry's credentials (``.docker/config.json``,
+    ``containers/auth.json``, a Kubernetes ``.dockerconfigjson``): ``user:password`` in
+    base64. Only a value that decodes to printable ``user:password`` with a password that is
+    not a placeholder counts."""
+    return _spans(_REGISTRY_AUTH, line, _basic_credentials, "value")
+
+
+def _basic_credentials(value: str) -> bool:
+    import base64
+    import binascii
+
+    try:
+        decoded = base64.b64decode(value, validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return False
+    user, colon, password = decoded.partition(":")
+    return bool(colon and user and decoded.isprintable()) and len(password) >= 4 and not _placeholder(password)
 
 
 _AUTH_HEADER = lazy(r"(?i)\bauthorization[\"']?\s*[:=]\s*[\"']?(?:bearer|basic|token|bot)\s+(?P<value>[A-Za-z0-9._~+/=-]{8,})")
