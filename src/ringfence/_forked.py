@@ -27,6 +27,9 @@ class Forked:
         read, write = os.pipe()
         pid = os.fork()
         if pid == 0:  # pragma: no cover - the child
+            import gc
+
+            gc.disable()  # short-lived: a collection would touch (and copy) every page it shares
             os.close(read)
             _child(write, function, args)
         os.close(write)

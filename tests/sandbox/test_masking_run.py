@@ -108,7 +108,7 @@ def test_a_second_run_reads_only_what_changed(planted: Ringfence) -> None:
     cache = list((rf.audit.parent / "state" / "scan-cache").glob("*.cache"))
     assert len(cache) == 1
     known = marshal.loads(cache[0].read_bytes())
-    assert "README.md" in known["clean"] and ".env" not in known["clean"]
+    assert "README.md" in known["clean"][""] and ".env" not in known["clean"][""]  # by folder, then name
     assert {".env", "config/settings.py"} <= set(known["found"])
     assert PASSWORD.encode() not in cache[0].read_bytes()  # where each secret is, never its value
     masked = list((rf.audit.parent / "state" / "scan-cache" / "masked").rglob("*"))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ringfence.workspace import scan
+from ringfence.workspace.scan import scan
 from ringfence.workspace.mask import PLACEHOLDER, masked_text, masks_for
 
 PASSWORD = "Zq8" + "rT2vLw9XkP4s"

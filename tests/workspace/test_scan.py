@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from ringfence.workspace import ScanError, report, scan
+from ringfence.workspace import report
+from ringfence.workspace.scan import ScanError, scan
 
 # Fake secrets, built from pieces so this file does not itself read as holding one.
 PASSWORD = "Zq8" + "rT2vLw9XkP4s"
@@ -242,3 +243,20 @@ def test_a_file_changed_in_place_is_read_again(tmp_path: Path) -> None:
     os.utime(target, ns=(stamp.st_atime_ns, stamp.st_mtime_ns))  # same size, same mtime: ctime still moves
     assert target.stat().st_size == stamp.st_size
     assert ("content", "app.py", 1) in found(work, cache=str(state))
+
+
+def test_a_cached_scan_finds_what_a_fresh_scan_finds(tmp_path: Path) -> None:
+    work, state = tmp_path / "work", tmp_path / "state"
+    for n in range(40):
+        write(work, f"pkg{n:02d}/sub/mod.py", f"X = {n}\n")
+    write(work, "pkg07/sub/.env", f"DB_PASSWORD={PASSWORD}\n")
+    write(work, "pkg31/settings.py", f'URL = "{DATABASE_URL}"\n')
+    write(work, "pkg12/.ringfenceignore", "sub/\n")
+    write(work, "pkg12/sub/notes.txt", f"{DATABASE_URL}\n")  # excluded: not reported
+    os.symlink("/etc/passwd", work / "pkg20" / "out")
+    fresh = scan(str(work))
+    for _ in range(3):  # filling the cache, then from it
+        assert scan(str(work), cache=str(state)) == fresh
+    assert {f.file for f in fresh.findings} == {"pkg07/sub/.env", "pkg31/settings.py"}
+    quiet = scan(str(work), cache=str(state), list_files=False)
+    assert quiet.files == () and quiet.files_scanned == fresh.files_scanned and quiet.findings == fresh.findings

@@ -153,7 +153,7 @@ def _masks(policy: Policy) -> tuple[tuple[Any, ...], str]:
     if not os.path.isdir(workspace):
         return ((), (), (), ()), ""  # the run says so (runner.check_workspace), better than a scan can
     cache = os.path.join(state_dir(), "scan-cache")
-    result = scan(workspace, exclude=policy.workspace.exclude, cache=cache)
+    result = scan(workspace, exclude=policy.workspace.exclude, cache=cache, list_files=False)
     try:
         masks = masks_for(result, copies=os.path.join(cache, "masked"))
     except OSError as exc:

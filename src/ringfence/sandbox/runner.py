@@ -268,12 +268,15 @@ def _prepare_runtime(plan: SandboxPlan, run_id: str) -> _Runtime:
             _copy_readonly(mount.source, runtime.copies[-1])
         elif mount.kind is MountKind.MASKED_COPY and mount.source is not None:
             runtime.copies.append(os.path.join(folder, copy_name(mount.dest)))
-            if mount.source != mount.dest:  # masked beforehand (ringfence.workspace.mask)
+            if mount.source != mount.dest:  # masked beforehand (ringfence.workspace.mask), read-only
                 try:
-                    _copy_readonly(mount.source, runtime.copies[-1])
-                except SandboxError:
-                    runtime.cleanup()
-                    raise
+                    os.link(mount.source, runtime.copies[-1])  # the kept copy itself: no bytes to copy
+                except OSError:
+                    try:
+                        _copy_readonly(mount.source, runtime.copies[-1])  # another file system
+                    except SandboxError:
+                        runtime.cleanup()
+                        raise
             else:
                 _masked_copy(mount.source, runtime.copies[-1], runtime)
     # pid, then the paths NUL-separated (the one byte a path cannot hold)

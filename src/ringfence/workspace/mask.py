@@ -9,7 +9,8 @@ Rules this module keeps:
   ``masks_for(result, copies)`` makes the copies in ``copies`` (ringfence's state folder,
   which the sandbox never sees) from the scan's offsets, reading each file again and
   checking its identity is the one scanned (else scanning it afresh), and keeps them by
-  that identity: an unchanged file is not copied again next run. A copy holds no secret.
+  that identity: an unchanged file is not copied again next run. A copy holds no secret,
+  is read-only (0444) and is never changed in place, so a run may use a hard link to it.
   Without ``copies``, the runner makes the copy when the sandbox starts, scanning afresh.
 - Masked files are read-only inside the sandbox: a write fails (EROFS) rather than
   landing in a copy that vanishes with the run.
@@ -104,6 +105,7 @@ def _write_copy(source: str, target: str, relpath: str, secrets: list[Secret], i
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(out)
+            os.fchmod(f.fileno(), 0o444)  # never changed in place: a run may bind a hard link to it
         os.replace(temporary, target)
     except BaseException:
         os.unlink(temporary)
@@ -111,10 +113,11 @@ def _write_copy(source: str, target: str, relpath: str, secrets: list[Secret], i
 
 
 def _read(source: str) -> tuple[bytes, tuple[int, ...]]:
+    from ringfence.workspace.scan import identity
+
     fd = os.open(source, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
     with os.fdopen(fd, "rb") as f:
-        info = os.fstat(f.fileno())
-        return f.read(), (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+        return f.read(), identity(os.fstat(f.fileno()))
 
 
 def _fresh(text: str, relpath: str) -> list[Secret]:

@@ -95,13 +95,15 @@ class ScanResult:
 
 
 def scan(root: str, *, exclude: Iterable[str] = (), max_bytes: int = MAX_FILE_BYTES,
-         cache: str | None = None) -> ScanResult:
+         cache: str | None = None, list_files: bool = True) -> ScanResult:
     """Scan the folder ``root``; raises ``ScanError`` when it is not a readable folder.
 
     With ``cache`` (a folder only ringfence writes: its state folder, which the sandbox
     never sees), files whose identity (device, inode, size, mtime, ctime) is unchanged
     since a scan that found nothing in them are not read again. ctime cannot be set
-    back by a user, so a changed file always has a new identity."""
+    back by a user, so a changed file always has a new identity. ``list_files=False`` leaves
+    ``ScanResult.files`` empty (masking needs only the findings).
+"""
     top = os.path.abspath(root)
     try:
         mode = os.stat(top).st_mode
@@ -110,6 +112,7 @@ def scan(root: str, *, exclude: Iterable[str] = (), max_bytes: int = MAX_FILE_BY
     if not stat.S_ISDIR(mode):
         raise ScanError(f"cannot scan {root}: not a folder")
     walker = _Walker(top, max_bytes)
+    walker.list_files = list_files
     cache_file = _cache_file(cache, top) if cache else None
     if cache_file:
         walker.known, walker.known_found = _load_cache(cache_file)
@@ -119,26 +122,27 @@ def scan(root: str, *, exclude: Iterable[str] = (), max_bytes: int = MAX_FILE_BY
         _save_cache(cache_file, walker.clean, walker.found)
     findings = sorted(walker.findings, key=lambda f: (f.file, f.line or 0, f.rule))
     walker.files.sort()
-    return ScanResult(top, tuple(findings), len(walker.files), walker.allowed, tuple(sorted(walker.skipped)),
-                      tuple(sorted(walker.secrets, key=lambda s: (s.file, s.line, s.start))), tuple(walker.files),
+    return ScanResult(top, tuple(findings), walker.scanned, walker.allowed, tuple(sorted(walker.skipped)),
+                      tuple(sorted(walker.secrets, key=lambda s: (s.file, s.line, s.start))), tuple(walker.files) if list_files else (),
                       tuple(sorted(walker.links)), tuple(sorted(walker.identities.items())))
 
 
 # --- the cache --------------------------------------------------------------------------
 #
 # Per scanned folder and rule set, a file (``marshal``) in ringfence's state folder (which the sandbox
-# never sees): for a file that held nothing, its identity; for a file that held secrets, its
+# never sees): for a file that held nothing, its identity, by folder (an unchanged folder's entry is
+# kept whole, not rebuilt file by file); for a file that held secrets or is a credential file, its
 # identity, how many findings an allow comment allowed, and where each secret is (rule,
 # lines, offsets, fingerprint), never the value. A cached file with secrets is read again,
 # but not scanned: each value is taken at its offsets and must match its fingerprint, else
 # the file is scanned afresh.
 
-_Identity = tuple[int, int, int, int, int]
+_Identity = tuple[int, int, int]  # ctime (ns), inode, size: see identity()
 # rule, line, end line, start, end (characters on their lines), fingerprint, the value's byte
 # offsets in the file, the rule's title
 _Where = tuple[str, int, int, int, int, str, int, int, str]
 _Found = tuple[_Identity, int, tuple[_Where, ...], str]  # identity, allowed, secrets, the name rule's id or ""
-_CACHE_FORMAT = 2
+_CACHE_FORMAT = 3
 
 
 def _cache_file(folder: str, top: str) -> str:
@@ -152,7 +156,7 @@ def _cache_file(folder: str, top: str) -> str:
     return os.path.join(folder, f"{key[:32]}.cache")
 
 
-def _load_cache(path: str) -> tuple[dict[str, _Identity], dict[str, _Found]]:
+def _load_cache(path: str) -> tuple[dict[str, dict[str, _Identity]], dict[str, _Found]]:
     import marshal  # only ringfence writes this file, in its own folder; ten times faster than JSON
 
     try:
@@ -168,7 +172,7 @@ def _load_cache(path: str) -> tuple[dict[str, _Identity], dict[str, _Found]]:
     return {}, {}  # no cache, or one we cannot read: scan everything
 
 
-def _save_cache(path: str, clean: dict[str, _Identity], found: dict[str, _Found]) -> None:
+def _save_cache(path: str, clean: dict[str, dict[str, _Identity]], found: dict[str, _Found]) -> None:
     """Written beside, then renamed: a cache is whole or absent, never torn."""
     import marshal
     import tempfile
@@ -193,8 +197,10 @@ def _bytes_before(text: str, at: int) -> int:
     return len(text[:at].encode("utf-8", "surrogateescape"))
 
 
-def _identity(info: os.stat_result) -> _Identity:
-    return (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+def identity(info: os.stat_result) -> _Identity:
+    """What tells a file's content has not changed: its ctime, which every write and every
+    change of its times moves and no user can set back, with its inode and size."""
+    return (info.st_ctime_ns, info.st_ino, info.st_size)
 
 
 def fingerprint(rule: str, file: str, value: str = "") -> str:
@@ -222,45 +228,78 @@ class _Walker:
         self.secrets: list[Secret] = []
         self.skipped: list[tuple[str, str]] = []
         self.allowed = 0
-        self.known: dict[str, _Identity] = {}  # from the cache: files that held nothing
+        self.list_files = True
+        self.scanned = 0
+        self.known: dict[str, dict[str, _Identity]] = {}  # from the cache: by folder, files that held nothing
         self.known_found: dict[str, _Found] = {}  # from the cache: files that held secrets
         self.files: list[str] = []
         self.links: list[tuple[str, str]] = []
-        self.clean: dict[str, _Identity] = {}  # this scan's: files that hold nothing, not even a name
+        self.clean: dict[str, dict[str, _Identity]] = {}  # this scan's: files that hold nothing, not even a name
         self.found: dict[str, _Found] = {}  # this scan's: files with secrets (or allowed ones)
         self.identities: dict[str, _Identity] = {}  # files with secrets: the identity scanned
 
     def walk(self, folder: str, rel: str, patterns: list[ignore.Pattern]) -> None:
+        # entries of a folder opened by descriptor are stat'ed relative to it (fstatat): one
+        # path component for the kernel to look up per file, not the whole path
         try:
-            entries = list(os.scandir(folder))  # unsorted: the result is sorted once, at the end
+            fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError as exc:
+            self.skipped.append((rel or ".", f"folder not readable: {exc.strerror}"))
+            return
+        try:
+            self._entries(fd, folder, rel, patterns)
+        finally:
+            os.close(fd)
+
+    def _entries(self, fd: int, folder: str, rel: str, patterns: list[ignore.Pattern]) -> None:
+        try:
+            entries = list(os.scandir(fd))  # unsorted: the result is sorted once, at the end
         except OSError as exc:
             self.skipped.append((rel or ".", f"folder not readable: {exc.strerror}"))
             return
         patterns = self._with_ignore_file(folder, rel, entries, patterns)
         prefix = f"{rel}/" if rel else ""
-        known, known_found, clean, files = self.known, self.known_found, self.clean, self.files
+        known_here, known_found = self.known.get(rel), self.known_found
+        matched = []  # files unchanged since a scan found nothing in them: the fast path
         for entry in entries:
-            relpath = prefix + entry.name
             try:
                 if entry.is_file(follow_symlinks=False):
-                    excluded = bool(patterns) and ignore.excluded(patterns, relpath, False)
-                    if (known or known_found) and not excluded:  # the fast paths: unchanged since cached
+                    name = entry.name
+                    excluded = bool(patterns) and ignore.excluded(patterns, prefix + name, False)
+                    if not excluded and (known_here is not None or known_found):
                         info = entry.stat(follow_symlinks=False)
-                        ident = (info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
-                        if known.get(relpath) == ident:  # held nothing, its name included
-                            clean[relpath] = ident
-                            files.append(relpath)
+                        if known_here is not None:
+                            ident = known_here.get(name)
+                            if (ident is not None and ident[0] == info.st_ctime_ns and ident[1] == info.st_ino
+                                    and ident[2] == info.st_size):
+                                matched.append(name)
+                                continue
+                        cached = known_found.get(prefix + name)
+                        if cached is not None and cached[0] == identity(info) and \
+                                self._cached(f"{folder}/{name}", prefix + name, cached):
                             continue
-                        cached = known_found.get(relpath)
-                        if cached is not None and cached[0] == ident and self._cached(entry.path, relpath, cached):
-                            continue
-                    self._file(entry.path, relpath, excluded)
+                    self._file(f"{folder}/{name}", prefix + name, excluded)
                 elif entry.is_dir(follow_symlinks=False):
-                    self._folder(entry, relpath, patterns)
+                    self._folder(entry.name, f"{folder}/{entry.name}", prefix + entry.name, patterns)
                 elif entry.is_symlink():
-                    self._link(entry, relpath)
+                    self._link(f"{folder}/{entry.name}", prefix + entry.name)
             except OSError as exc:
-                self.skipped.append((relpath, f"not readable: {exc.strerror}"))
+                self.skipped.append((prefix + entry.name, f"not readable: {exc.strerror}"))
+        if matched:
+            assert known_here is not None
+            self.scanned += len(matched)
+            if len(matched) == len(known_here) and rel not in self.clean:
+                self.clean[rel] = known_here  # the folder as cached: nothing to rebuild
+            else:
+                here = self.clean.setdefault(rel, {})
+                for name in matched:
+                    here[name] = known_here[name]
+            if self.list_files:
+                self.files += [prefix + name for name in matched]
+
+    def _mark_clean(self, relpath: str, ident: _Identity) -> None:
+        folder, _, name = relpath.rpartition("/")
+        self.clean.setdefault(folder, {})[name] = ident
 
     def _with_ignore_file(
         self, folder: str, rel: str, entries: list[os.DirEntry[str]], patterns: list[ignore.Pattern],
@@ -275,17 +314,17 @@ class _Walker:
                                  f"not readable: {exc.strerror}"))
             return patterns
 
-    def _folder(self, entry: os.DirEntry[str], relpath: str, patterns: list[ignore.Pattern]) -> None:
-        if entry.name in _NOT_WALKED:
-            for name in _GIT_FILES_SCANNED:
-                path = os.path.join(entry.path, name)
-                if os.path.isfile(path) and not os.path.islink(path):
-                    self._file(path, f"{relpath}/{name}", ignore.excluded(patterns, relpath, True))
+    def _folder(self, name: str, path: str, relpath: str, patterns: list[ignore.Pattern]) -> None:
+        if name in _NOT_WALKED:
+            for inside in _GIT_FILES_SCANNED:
+                file = os.path.join(path, inside)
+                if os.path.isfile(file) and not os.path.islink(file):
+                    self._file(file, f"{relpath}/{inside}", ignore.excluded(patterns, relpath, True))
             return
         if ignore.excluded(patterns, relpath, True):
-            self._names_only(entry.path, relpath)
+            self._names_only(path, relpath)
             return
-        self.walk(entry.path, relpath, patterns)
+        self.walk(path, relpath, patterns)
 
     def _names_only(self, folder: str, rel: str) -> None:
         """An excluded folder: not scanned, but a credential file inside is still reported."""
@@ -295,13 +334,13 @@ class _Walker:
             for name in filenames:
                 self._name(f"{base}/{name}")
 
-    def _link(self, entry: os.DirEntry[str], relpath: str) -> None:
+    def _link(self, path: str, relpath: str) -> None:
         self._name(relpath)
-        target = os.path.realpath(entry.path)
+        target = os.path.realpath(path)
         if not (target == self.top or target.startswith(self.top + os.sep)):
             self.skipped.append((relpath, "a symbolic link that leaves the folder: not followed"))
         else:
-            self.links.append((relpath, os.readlink(entry.path)))
+            self.links.append((relpath, os.readlink(path)))
 
     def _name(self, relpath: str, data: bytes | None = None) -> None:
         self._record(self.credential_file(relpath, data), relpath)
@@ -325,13 +364,14 @@ class _Walker:
                 self._record(by_name, relpath)
             return
         data, ident = read
+        self.scanned += 1
         self.files.append(relpath)
         if confirm:
             by_name = self.credential_file(relpath, data)
             self._record(by_name, relpath)
         if b"\0" in data[:_BINARY_PROBE]:
             if by_name is None:
-                self.clean[relpath] = ident
+                self._mark_clean(relpath, ident)
             return
         allowed, where = self._scan(data, relpath)
         if where or allowed or by_name is not None:
@@ -339,7 +379,7 @@ class _Walker:
             if where:
                 self.identities[relpath] = ident
         else:
-            self.clean[relpath] = ident
+            self._mark_clean(relpath, ident)
 
     def _scan(self, data: bytes, relpath: str) -> tuple[int, list[_Where]]:
         from ringfence.workspace import secrets
@@ -384,7 +424,7 @@ class _Walker:
             values = []
             fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
             try:
-                if _identity(os.fstat(fd)) != ident:
+                if identity(os.fstat(fd)) != ident:
                     return False
                 for rule, _line, _end_line, _start, _end, mark, at, until, _title in where:
                     value = os.pread(fd, until - at, at).decode("utf-8", "surrogateescape")
@@ -398,6 +438,7 @@ class _Walker:
         if by_name is not None and by_name.id != named:
             return False  # not what the cache says: read it
         self._record(by_name, relpath)
+        self.scanned += 1
         self.files.append(relpath)
         for (rule, line, end_line, start, end, mark, _at, _until, title), value in zip(where, values):
             self._secret(relpath, rule, line, end_line, start, end, value, mark, title)
@@ -425,6 +466,6 @@ class _Walker:
             chunks = []
             while chunk := os.read(fd, 1 << 20):
                 chunks.append(chunk)
-            return b"".join(chunks), _identity(info)
+            return b"".join(chunks), identity(info)
         finally:
             os.close(fd)
