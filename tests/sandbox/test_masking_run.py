@@ -159,3 +159,5 @@ def test_a_workspace_secret_is_refused_by_the_leak_guard(planted: Ringfence,
     assert "plain=200" in proc.stdout, proc.stdout + proc.stderr
     assert "leak=403" in proc.stdout, proc.stdout + proc.stderr
     assert _Recorder.seen == ["/ok"]
+    refused = rf.cli("log", "--denied", "--json", "--audit", str(rf.audit))
+    assert "a secret found in the workspace" in refused.stdout and PASSWORD not in refused.stdout

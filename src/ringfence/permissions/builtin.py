@@ -32,7 +32,7 @@ ringfence's decisions where the reference is silent:
   ``-c``, ``--git-dir`` and ``--work-tree`` change what it reads or run code);
 - protected paths are any path with a ``.git``, ``.claude``, ``.ssh``, ``.vscode`` or
   ``.idea`` segment, shell start-up files, ``.gitconfig``, ``.gitmodules``, ``.mcp.json``,
-  ``.envrc`` and ``ringfence.toml``.
+  ``.envrc``, ``ringfence.toml`` and ``.ringfenceignore``.
 """
 
 from __future__ import annotations
@@ -102,7 +102,8 @@ _SHELL_RC = frozenset(
      ".zlogin", ".zlogout", ".kshrc", ".cshrc", ".tcshrc", "config.fish"}
 )
 _PROTECTED_SEGMENTS = frozenset({".git", ".claude", ".ssh", ".vscode", ".idea"})
-_PROTECTED_NAMES = _SHELL_RC | {".gitconfig", ".gitmodules", ".mcp.json", ".envrc", "ringfence.toml"}
+_PROTECTED_NAMES = _SHELL_RC | {".gitconfig", ".gitmodules", ".mcp.json", ".envrc", "ringfence.toml",
+                                 ".ringfenceignore"}
 
 
 _PROXY_VARIABLES = frozenset({"http_proxy", "https_proxy", "all_proxy", "no_proxy", "ftp_proxy"})

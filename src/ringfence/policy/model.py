@@ -54,6 +54,9 @@ PROTECTED_NAMES = (
     # the project policy: it can name cmd:/file: credential sources that run outside the
     # sandbox on the next run, so the agent must never write one
     "ringfence.toml",
+    # what the workspace scan leaves out: an agent that wrote one could keep secrets it
+    # plants, or finds, unmasked on the next run
+    ".ringfenceignore",
 )
 
 # Of the protected names, those that are folders (an empty read-only folder stands in

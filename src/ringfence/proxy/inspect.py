@@ -245,10 +245,18 @@ class Inspector:
         return values
 
 
+WORKSPACE_LABEL = "workspace secret "  # how ringfence run labels the values its workspace scan found
+
+
 def _leak_refusal(hit: Hit, host: str, where: str) -> Refusal:
     shown = "" if hit.encoding == "raw" else f" ({hit.encoding}-encoded)"
-    reason = (f"leak guard: {where} carry the {hit.kind} of credential {hit.credential!r}{shown}, "
-              f"which may only go to its own hosts, not {host}")
+    if hit.credential.startswith(WORKSPACE_LABEL):
+        found = hit.credential[len(WORKSPACE_LABEL):]
+        reason = (f"leak guard: {where} carry a secret found in the workspace ({found}){shown}, "
+                  f"which may go to no host, {host} included")
+    else:
+        reason = (f"leak guard: {where} carry the {hit.kind} of credential {hit.credential!r}{shown}, "
+                  f"which may only go to its own hosts, not {host}")
     return Refusal(403, "leak guard", reason, leak=True)
 
 

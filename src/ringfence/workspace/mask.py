@@ -54,7 +54,9 @@ def masks_for(result: ScanResult, copies: str | None = None) -> Masks:
     empty = sorted({f.file for f in result.findings if f.kind == "file"})
     emptied = set(empty)
     rewritten = sorted({s.file for s in result.secrets if s.file not in emptied})
-    values = tuple(dict.fromkeys((f"{s.rule} in {s.file}", s.value) for s in result.secrets if s.value))
+    # labelled as the proxy's leak guard expects (ringfence.proxy.inspect.WORKSPACE_LABEL)
+    values = tuple(dict.fromkeys((f"workspace secret {s.file}:{s.line} ({s.rule})", s.value)
+                                 for s in result.secrets if s.value))
     made: tuple[str, ...] = ()
     if copies is not None and rewritten:
         made = _copies(result, rewritten, copies)
