@@ -34,6 +34,7 @@ def test_apparmor_message_names_ubuntu() -> None:
 @pytest.mark.boundary
 def test_real_checks_pass_on_this_machine() -> None:
     checks = {c.name: c for c in doctor.run_checks()}
-    for name in ("bubblewrap", "user namespaces", "sandbox", "network namespace", "seccomp"):
+    for name in ("bubblewrap", "user namespaces", "sandbox", "network namespace", "seccomp", "overlay (--overlay)"):
         assert checks[name].ok, checks[name]
     assert doctor.landlock_abi() >= 1
+    assert not checks["overlay (--overlay)"].required  # only `run --overlay` needs it

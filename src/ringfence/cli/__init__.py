@@ -50,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--dry-run", action="store_true", help="print the plan as JSON and run nothing")
     run.add_argument("--no-mask", action="store_true",
                      help="show the agent the workspace's credential files and secrets as they are")
+    run.add_argument("--overlay", action="store_true",
+                     help="every write lands in a layer a person reviews (`ringfence changes`, `apply`, `discard`)")
+    run.add_argument("--layer", metavar="NAME", help="the layer's name (default: default); implies --overlay")
     run.add_argument("command", nargs=argparse.REMAINDER, help="the command, after --")
 
     proxy = sub.add_parser("proxy", help="run the egress proxy on its own")
@@ -114,6 +117,21 @@ def build_parser() -> argparse.ArgumentParser:
                       help="also leave these out (gitignore syntax); repeatable")
     copy.add_argument("--json", action="store_true", help="the summary as JSON")
 
+    for name, what in (("changes", "list what a --overlay run wrote (A/M/D/R, sizes), --diff for a diff"),
+                       ("apply", "apply a layer's changes (all, or those under PATHS) to the workspace"),
+                       ("discard", "drop a layer and everything in it")):
+        layer = sub.add_parser(name, help=what, description=f"ringfence {name}: {what}.")
+        layer.add_argument("--layer", metavar="NAME", default="default", help="the layer (default: default)")
+        layer.add_argument("--workspace", metavar="DIR", help="the workspace (default: as `ringfence run` finds it)")
+        layer.add_argument("--policy", metavar="FILE", help="project policy (default: ringfence.toml in the working folder)")
+        if name == "changes":
+            layer.add_argument("--diff", action="store_true", help="a unified diff (binary files summarised)")
+            layer.add_argument("--json", action="store_true", help="the changes as JSON")
+        if name == "apply":
+            layer.add_argument("paths", nargs="*", metavar="PATH", help="only the changes under these paths")
+            layer.add_argument("--force", action="store_true",
+                               help="apply even where the real file changed since the layer began")
+
     ca = sub.add_parser(
         "ca",
         help="show, export or rotate the CA that signs the certificates of TLS-terminated hosts",
@@ -139,8 +157,9 @@ _RUN_VALUE_FLAGS = {
     "--allow-write": "allow_write",
     "--deny-read": "deny_read",
     "--user": "user",
+    "--layer": "layer",
 }
-_RUN_SWITCHES = {"--no-network": "no_network", "--dry-run": "dry_run", "--no-mask": "no_mask"}
+_RUN_SWITCHES = {"--no-network": "no_network", "--dry-run": "dry_run", "--no-mask": "no_mask", "--overlay": "overlay"}
 _REPEATED = {"allow_domain", "allow_write", "deny_read"}
 
 
@@ -149,7 +168,7 @@ def parse_run_fast(argv: list[str]) -> argparse.Namespace | None:
     
     values: dict[str, object] = {"cmd": "run", "policy": None, "workspace": None, "allow_domain": [],
                                  "allow_write": [], "deny_read": [], "no_network": False, "user": None,
-                                 "dry_run": False, "no_mask": False, "command": []}
+                                 "dry_run": False, "no_mask": False, "overlay": False, "layer": None, "command": []}
     i = 1
     while i < len(argv):
         arg = argv[i]
@@ -232,6 +251,10 @@ def main(argv: list[str] | None = None) -> int:
             from ringfence.cli.scan import cmd_copy
 
             return cmd_copy(args)
+        if args.cmd in ("changes", "apply", "discard"):
+            from ringfence.cli.layers import cmd_layer
+
+            return cmd_layer(args)
         if args.cmd == "ca":
             from ringfence.cli.ca import cmd_ca
 

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from ringfence.sandbox.bwrap import EgressView
     from ringfence.sandbox.plan import SandboxPlan
     from ringfence.sandbox.runner import ProxyHandle
+    from ringfence.workspace.layer import Layer
     from ringfence.workspace.mask import Masks
 
 
@@ -62,58 +63,92 @@ def cmd_run(args: argparse.Namespace) -> int:
         masks = scanning.result()
         plan = runner.make_plan(policy, command, who=who, cwd=cwd, env=dict(os.environ), egress=view, masks=masks,
                                 view=host)
-        return _print_plan(plan, policy)
-    run_id = os.urandom(6).hex()
-    from ringfence.audit.store import AuditLog
-
-    runner.block_signals()  # before the audit and proxy threads exist (see block_signals)
-    # The namespace helper builds the sandbox's network while we open the log and plan.
-    try:
-        namespace = runner.start_namespace(who, network=policy.network.enabled)
-    except BaseException:
-        scanning.abandon()
-        raise
-    try:
-        runner.recover_placeholders()  # a crashed run's placeholders go before we look at the disk
-        audit = AuditLog.open(policy.audit.path)  # exists before the plan, which hides it
-    except BaseException:
-        scanning.abandon()
-        namespace.abandon()
-        raise
-    with audit:
+        return _print_plan(plan, policy, _layer(args, policy))
+    layer = _layer(args, policy)
+    if layer is not None:
         try:
-            host = runner.gather_view(policy)  # while the scan still runs
-            masks = scanning.result()
-            plan = runner.make_plan(policy, command, who=who, cwd=cwd, env=dict(os.environ), egress=view,
-                                    masks=masks, view=host)
-            from ringfence.audit.redact import redact_command
-
-            logged = redact_command(command)  # the audit log keeps the shape, never a typed secret
-            audit.start_run(run_id, logged, [str(s) for s in policy.sources])
+            layer.prepare()
         except BaseException:
             scanning.abandon()
-            namespace.abandon()  # nothing runs: the helper exits when its socket closes
             raise
-        status = -1
-        proxy: _ProxyProcess | None = None
+    try:
+        run_id = os.urandom(6).hex()
+        from ringfence.audit.store import AuditLog
 
-        def start(listeners: list[int]) -> ProxyHandle:
-            nonlocal proxy
-            proxy = _ProxyProcess(policy, run_id, logged, listeners, egress, masks.values if masks else ())
-            return proxy
-
+        runner.block_signals()  # before the audit and proxy threads exist (see block_signals)
+        # The namespace helper builds the sandbox's network while we open the log and plan.
         try:
-            status = runner.execute(
-                plan, policy, run_id=run_id, namespace=namespace, start_proxy=start if plan.proxy_port else None
-            )
-        finally:
-            audit.end_run(run_id, status)
-    if proxy is not None and proxy.denied:
-        hosts = sorted(set(proxy.denied))
-        shown = ", ".join(hosts[:5]) + (" ..." if len(hosts) > 5 else "")
-        print(f"ringfence: {len(proxy.denied)} connection(s) refused ({shown}); "
-              f"see `ringfence log --run {run_id} --denied`", file=sys.stderr)
-    return status
+            namespace = runner.start_namespace(
+            who, network=policy.network.enabled,
+            overlay=(layer.workspace, layer.upper, layer.work) if layer is not None else None)
+        except BaseException:
+            scanning.abandon()
+            raise
+        try:
+            runner.recover_placeholders()  # a crashed run's placeholders go before we look at the disk
+            audit = AuditLog.open(policy.audit.path)  # exists before the plan, which hides it
+        except BaseException:
+            scanning.abandon()
+            namespace.abandon()
+            raise
+        with audit:
+            try:
+                host = runner.gather_view(policy)  # while the scan still runs
+                masks = scanning.result()
+                plan = runner.make_plan(policy, command, who=who, cwd=cwd, env=dict(os.environ), egress=view,
+                                        masks=masks, view=host)
+                from ringfence.audit.redact import redact_command
+
+                logged = redact_command(command)  # the audit log keeps the shape, never a typed secret
+                audit.start_run(run_id, logged, [str(s) for s in policy.sources])
+            except BaseException:
+                scanning.abandon()
+                namespace.abandon()  # nothing runs: the helper exits when its socket closes
+                raise
+            status = -1
+            proxy: _ProxyProcess | None = None
+
+            def start(listeners: list[int]) -> ProxyHandle:
+                nonlocal proxy
+                proxy = _ProxyProcess(policy, run_id, logged, listeners, egress, masks.values if masks else ())
+                return proxy
+
+            try:
+                status = runner.execute(
+                    plan, policy, run_id=run_id, namespace=namespace, start_proxy=start if plan.proxy_port else None
+                )
+            finally:
+                audit.end_run(run_id, status)
+        if proxy is not None and proxy.denied:
+            hosts = sorted(set(proxy.denied))
+            shown = ", ".join(hosts[:5]) + (" ..." if len(hosts) > 5 else "")
+            print(f"ringfence: {len(proxy.denied)} connection(s) refused ({shown}); "
+                  f"see `ringfence log --run {run_id} --denied`", file=sys.stderr)
+        return status
+    finally:
+        if layer is not None:
+            layer.unlock()
+            _say_layer(layer)
+
+
+def _layer(args: argparse.Namespace, policy: Policy) -> Layer | None:
+    """The write layer of ``--overlay`` / ``--layer NAME`` (not yet prepared), or None."""
+    if not (getattr(args, "overlay", False) or getattr(args, "layer", None)):
+        return None
+    from ringfence.cli.layers import layer_of
+
+    return layer_of(policy.sandbox.workspace, getattr(args, "layer", None) or "default")
+
+
+def _say_layer(layer: Layer) -> None:
+    try:
+        count = len(layer.changes())
+    except OSError:
+        return
+    flag = "" if layer.name == "default" else f" --layer {layer.name}"
+    print(f"ringfence: the workspace is untouched; {count} change(s) wait in layer {layer.name!r}: "
+          f"`ringfence changes{flag}` lists them, `ringfence apply{flag}` applies them, "
+          f"`ringfence discard{flag}` drops them", file=sys.stderr)
 
 
 class _Masking:
@@ -335,7 +370,7 @@ class _CountingSink:
             self.denied_list.append(f"{rec.host}:{rec.port}")
 
 
-def _print_plan(plan: SandboxPlan, policy: Policy) -> int:
+def _print_plan(plan: SandboxPlan, policy: Policy, layer: Layer | None = None) -> int:
     import json
     from ringfence.policy import UnixSockets
     from ringfence.sandbox.bwrap import bwrap_argv
@@ -346,6 +381,8 @@ def _print_plan(plan: SandboxPlan, policy: Policy) -> int:
     data["seccomp"] = describe(SeccompOptions(allow_unix_sockets=policy.network.unix_sockets is UnixSockets.SANDBOX))
     data["audit"] = str(policy.audit.path)
     data["policy_sources"] = [str(s) for s in policy.sources]
+    if layer is not None:
+        data["overlay"] = {"layer": layer.name, "upper": layer.upper, "exists": layer.exists()}
     if policy.credentials or policy.gateways or policy.terminated_hosts():
         data["credentials"] = [  # the kind of source only: a cmd: line or a path can say too much
             {"name": c.name, "hosts": list(c.hosts), "header": c.header, "source": c.value.split(":", 1)[0],

@@ -180,6 +180,21 @@ def check_network_namespace() -> Check:
     return Check("network namespace", True, "own loopback with the proxy's listener works")
 
 
+def check_overlay() -> Check:
+    """``ringfence run --overlay``: kernel overlayfs mounted in a user namespace (userxattr)."""
+    from ringfence.sandbox import overlay
+
+    why = overlay.probe()
+    if why is not None:
+        return Check(
+            "overlay (--overlay)", False, f"an unprivileged overlay mount fails: {why}",
+            "use Linux 5.11 or later with overlayfs (modprobe overlay); only needed for `run --overlay`",
+            required=False,
+        )
+    return Check("overlay (--overlay)", True, "kernel overlayfs mounts in a user namespace (userxattr)",
+                 required=False)
+
+
 def run_checks() -> list[Check]:
     return [
         check_bwrap(),
@@ -188,4 +203,5 @@ def run_checks() -> list[Check]:
         check_network_namespace(),
         check_seccomp(),
         check_landlock(),
+        check_overlay(),
     ]

@@ -59,10 +59,16 @@ def make_dumpable() -> None:
         raise OSError(err, f"prctl(PR_SET_DUMPABLE): {os.strerror(err)}")
 
 
-def enter_user_and_net_namespace() -> None:
-    """New user namespace (mapping only our own ids) and a new network namespace."""
+def enter_user_and_net_namespace(extra: int = 0) -> None:
+    """New user namespace (mapping only our own ids) and a new network namespace (and the
+    namespaces ``extra`` names: a mount namespace for the overlay)."""
     uid, gid = os.getuid(), os.getgid()
-    unshare(CLONE_NEWUSER | CLONE_NEWNET)
+    unshare(CLONE_NEWUSER | CLONE_NEWNET | extra)
+    map_identity(uid, gid)
+
+
+def map_identity(uid: int, gid: int) -> None:
+    """In a new user namespace: our own ids, and only those."""
     # user_namespaces(7): setgroups must be denied before an unprivileged gid_map write
     _write("/proc/self/setgroups", "deny")
     _write("/proc/self/uid_map", f"{uid} {uid} 1")

@@ -338,6 +338,10 @@ class Namespace:
                 os.close(fd)
             self.abandon()
             reason = msg.decode(errors="replace") or "the sandbox helper exited"
+            if "overlay" in reason:
+                raise SandboxError(f"cannot mount the workspace's write layer: {reason}",
+                                   hint="run `ringfence doctor` (kernel overlayfs; unprivileged, in a user "
+                                   "namespace with userxattr: Linux 5.11 or later), or run without --overlay")
             raise SandboxError(
                 f"cannot create the sandbox's network namespace: {reason}",
                 hint="run `ringfence doctor`: user and network namespaces must be available",
@@ -364,8 +368,10 @@ class Namespace:
         self.listeners = []
 
 
-def start_namespace(who: Identity, *, network: bool) -> Namespace:
-    """Fork the namespace helper (see ``Namespace``); returns at once."""
+def start_namespace(who: Identity, *, network: bool, overlay: tuple[str, str, str] | None = None) -> Namespace:
+    """Fork the namespace helper (see ``Namespace``); returns at once. With ``overlay``
+    (workspace, upper, work), the helper mounts the workspace as an overlay first
+    (ringfence.sandbox.overlay)."""
     parent_end, child_end = fdpass.socketpair()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - runs in the child, reported through the socket
@@ -373,23 +379,38 @@ def start_namespace(who: Identity, *, network: bool) -> Namespace:
         # Keep the control socket clear of the fd numbers bwrap's argv names.
         control = fdpass.Socket(fileno=fcntl.fcntl(child_end.fileno(), fcntl.F_DUPFD_CLOEXEC, 10))
         child_end.close()
-        _child(who.uid, who.gid, PROXY_PORT if network else None, control)
+        _child(who.uid, who.gid, PROXY_PORT if network else None, control, overlay)
     child_end.close()
     return Namespace(pid, parent_end)
 
 
-def _child(uid: int, gid: int, port: int | None, control: fdpass.Socket) -> None:  # pragma: no cover
+def _child(uid: int, gid: int, port: int | None, control: fdpass.Socket,
+           overlay: tuple[str, str, str] | None = None) -> None:  # pragma: no cover
     try:
         unblock_signals()
         os.setpgid(0, 0)  # the terminal's Ctrl-C goes to ringfence, which forwards it
         from ringfence.sandbox import netns  # ctypes loads here, in parallel with the parent
 
-        if os.getuid() == 0:
+        root = os.getuid() == 0
+        if overlay is not None and root:  # mounted with root's rights, before they are dropped
+            from ringfence.sandbox import overlay as overlayfs
+
+            netns.unshare(overlayfs.CLONE_NEWNS)
+            overlayfs.make_private()
+            overlayfs.mount(*overlay, userxattr=False)
+        if root:
             os.setgroups([])
             os.setresgid(gid, gid, gid)
             os.setresuid(uid, uid, uid)
             netns.make_dumpable()
-        netns.enter_user_and_net_namespace()
+        if overlay is not None and not root:
+            from ringfence.sandbox import overlay as overlayfs
+
+            netns.enter_user_and_net_namespace(overlayfs.CLONE_NEWNS)
+            overlayfs.make_private()
+            overlayfs.mount(*overlay, userxattr=True)
+        else:
+            netns.enter_user_and_net_namespace()
         netns.bring_up_loopback()
         listeners = netns.listen_loopback(port) if port else []
         fdpass.send_fds(control, _READY, [s.fileno() for s in listeners])
