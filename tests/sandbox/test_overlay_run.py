@@ -220,3 +220,22 @@ def test_dry_run_names_the_layer_and_makes_nothing(project: Ringfence) -> None:
 def test_a_bad_layer_name_is_a_usage_error(project: Ringfence) -> None:
     proc = _run(project, "true", "--layer", "../x")
     assert proc.returncode == 2 and "bad layer name" in proc.stderr
+
+
+def test_a_folder_deleted_and_made_again_and_a_moved_folder(rf: Ringfence) -> None:
+    """rm -rf then mkdir gives an opaque folder in the layer; mv of a folder is a copy."""
+    for relpath in ("d/one", "d/sub/two", "e/three", "keep/k"):
+        path = rf.workspace / relpath
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(relpath + "\n")
+    if os.getuid() == 0:
+        for path in rf.workspace.rglob("*"):
+            os.chown(path, rf.agent.uid, rf.agent.gid)
+    assert _run(rf, "rm -rf d; mkdir -p d/sub; echo new > d/sub/fresh; mv e moved").returncode == 0
+    listed = {(c["kind"], c["path"]) for c in json.loads(_cli(rf, "changes", "--json").stdout)["changes"]}
+    assert listed == {("D", "d/one"), ("D", "d/sub/two"), ("A", "d/sub/fresh"), ("D", "e"), ("A", "moved"),
+                      ("A", "moved/three")}
+    applied = _cli(rf, "apply")
+    assert applied.returncode == 0, applied.stderr
+    assert "the layer is empty and was removed" in applied.stderr
+    assert set(_snapshot(rf.workspace)) == {"d", "d/sub", "d/sub/fresh", "moved", "moved/three", "keep", "keep/k"}

@@ -358,6 +358,8 @@ class Layer:
                 continue
             if stat.S_ISDIR(info.st_mode):
                 continue  # a folder goes once what it holds has gone (see _prune)
+            if not _whiteout(info) and self._hides(os.path.dirname(target)):
+                continue  # under an opaque folder its absence would read as a deletion; it is a no-op now
             os.unlink(target)
 
     def _tidy(self, folder: str, rel: str) -> list[Change]:
@@ -379,7 +381,7 @@ class Layer:
                     os.unlink(entry.path)
                     gone.append(Change("D", relpath, "file"))
                 continue
-            if below is not None and not stat.S_ISDIR(below.st_mode) and \
+            if below is not None and not stat.S_ISDIR(below.st_mode) and not self._hides(folder) and \
                     not _difference(real, below, entry.path, info, safe=True):
                 os.unlink(entry.path)
                 gone.append(Change("M", relpath, "link" if stat.S_ISLNK(info.st_mode) else "file"))
@@ -394,11 +396,18 @@ class Layer:
             info, now = _lstat(dirpath), _lstat(real)
             if info is None or now is None or not stat.S_ISDIR(now.st_mode) or _mode(now) != _safe_mode(info):
                 continue  # the folder itself is still a change
-            if _opaque(dirpath) and os.listdir(real):
-                continue  # still hides (deletes) what the real folder holds
+            if os.listdir(real) and self._hides(dirpath):
+                continue  # an opaque folder (it or one above) still hides what the real one holds
             os.rmdir(dirpath)
-        if not os.listdir(self.upper):
-            _remove_tree(self.path)
+        if not os.listdir(self.upper) or not self.changes():
+            _remove_tree(self.path)  # nothing left to apply: the layer has done its work
+
+    def _hides(self, dirpath: str) -> bool:
+        while len(dirpath) > len(self.upper):
+            if _opaque(dirpath):
+                return True
+            dirpath = os.path.dirname(dirpath)
+        return False
 
     def _load_base(self) -> dict[str, tuple[int, int, int]]:
         import marshal
