@@ -26,6 +26,7 @@ EXPECTED = {
     "request to a name not in the allowlist": False,
     "direct connection bypassing the proxy": False,
     "read the planted ~/.ssh key": False,
+    "read the workspace's .env secret": False,
     "write ~/.bashrc": False,
     "write .git/hooks/pre-commit": False,
     "write a workspace file": True,
@@ -73,6 +74,8 @@ def make_workspace(account: pwd.struct_passwd) -> Path:
     ws.chmod(0o755)
     subprocess.run(["git", "init", "-q", str(ws)], check=True)
     shutil.copy(HERE / "untrusted.py", ws / "untrusted.py")
+    # a fake secret in the workspace itself: the run shows the agent an empty .env
+    (ws / ".env").write_text("DB_PASSWORD=dem0-" + "Xq7rT2vLw9kP\n")
     if os.getuid() == 0:
         subprocess.run(["chown", "-R", f"{account.pw_uid}:{account.pw_gid}", str(ws)], check=True)
     return ws

@@ -44,6 +44,14 @@ try:
 except OSError as exc:
     report("read the planted ~/.ssh key", False, exc.strerror)
 
+try:
+    with open(".env") as fh:
+        data = fh.read()
+    report("read the workspace's .env secret", "DB_PASSWORD" in data,
+           f"read {len(data)} bytes" if "DB_PASSWORD" in data else "shown empty (workspace masking)")
+except OSError as exc:
+    report("read the workspace's .env secret", False, exc.strerror)
+
 for step, path in (("write ~/.bashrc", f"{HOME}/.bashrc"), ("write .git/hooks/pre-commit", ".git/hooks/pre-commit")):
     try:
         with open(path, "a") as fh:
