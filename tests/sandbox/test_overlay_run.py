@@ -239,3 +239,26 @@ def test_a_folder_deleted_and_made_again_and_a_moved_folder(rf: Ringfence) -> No
     assert applied.returncode == 0, applied.stderr
     assert "the layer is empty and was removed" in applied.stderr
     assert set(_snapshot(rf.workspace)) == {"d", "d/sub", "d/sub/fresh", "moved", "moved/three", "keep", "keep/k"}
+
+
+def test_credential_files_can_be_absent_with_the_overlay(project: Ringfence) -> None:
+    rf = project
+    (rf.workspace / "deploy").mkdir()
+    for relpath in (".env", "deploy/id_rsa"):
+        (rf.workspace / relpath).write_text("DB_PASSWORD=Zq8" + "rT2vLw9XkP4s\n")
+    (rf.workspace / "deploy" / "notes.md").write_text("notes\n")
+    if os.getuid() == 0:
+        for path in rf.workspace.rglob("*"):
+            os.chown(path, rf.agent.uid, rf.agent.gid)
+    rf.write_policy('[workspace]\ncredential_files = "absent"\n')
+    refused = rf.run("true", "--no-network", env=_env(rf))
+    assert refused.returncode == 2 and "needs --overlay" in refused.stderr
+    proc = _run(rf, "ls -a; ls -a deploy; cat .env || echo NO-ENV; echo mine > deploy/new.txt")
+    assert proc.returncode == 0, proc.stderr
+    listed = proc.stdout.split()
+    assert ".env" not in listed and "id_rsa" not in listed and "notes.md" in listed and "NO-ENV" in listed
+    assert "2 credential files hidden" in proc.stderr
+    changes = {(c["kind"], c["path"]) for c in json.loads(_cli(rf, "changes", "--json").stdout)["changes"]}
+    assert changes == {("A", "deploy/new.txt")}  # hidden is not deleted
+    assert _cli(rf, "apply").returncode == 0
+    assert (rf.workspace / ".env").exists() and (rf.workspace / "deploy/id_rsa").exists()

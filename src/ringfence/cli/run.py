@@ -46,6 +46,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         from ringfence.policy import home_of_invoker
 
         policy = apply(policy, sandbox_rules(policy, cwd=os.getcwd(), home=home_of_invoker()))
+    absent = policy.workspace.mask and policy.workspace.credential_files == "absent"
+    if absent and not (getattr(args, "overlay", False) or getattr(args, "layer", None)):
+        raise UsageError('[workspace] credential_files = "absent" needs --overlay: a bind mount can hide a '
+                         "file's content, not its name",
+                         hint='run with --overlay, or set credential_files = "empty" (the default)')
     scanning = _Masking(policy)  # the workspace scan runs in a child while the rest is set up
     try:
         from ringfence.sandbox import runner
@@ -65,11 +70,19 @@ def cmd_run(args: argparse.Namespace) -> int:
                                 view=host)
         return _print_plan(plan, policy, _layer(args, policy))
     layer = _layer(args, policy)
+    early: Masks | None = None  # with credential files absent, the overlay needs the scan first
+    hide: str | None = None
     if layer is not None:
         try:
             layer.prepare()
+            if absent:
+                early = scanning.result()
+                if early is not None:
+                    hide = layer.hide(early.empty)
+                    early = early.without_empty()
         except BaseException:
             scanning.abandon()
+            layer.unlock()
             raise
     try:
         run_id = os.urandom(6).hex()
@@ -80,7 +93,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         try:
             namespace = runner.start_namespace(
             who, network=policy.network.enabled,
-            overlay=(layer.workspace, layer.upper, layer.work) if layer is not None else None)
+            overlay=(layer.workspace, layer.upper, layer.work, hide) if layer is not None else None)
         except BaseException:
             scanning.abandon()
             raise
@@ -94,7 +107,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         with audit:
             try:
                 host = runner.gather_view(policy)  # while the scan still runs
-                masks = scanning.result()
+                masks = early if absent else scanning.result()
                 plan = runner.make_plan(policy, command, who=who, cwd=cwd, env=dict(os.environ), egress=view,
                                         masks=masks, view=host)
                 from ringfence.audit.redact import redact_command
@@ -200,7 +213,8 @@ def _masks(policy: Policy) -> tuple[tuple[Any, ...], str]:
     if masks.count or result.skipped:
         parts = []
         if masks.empty:
-            parts.append(f"{len(masks.empty)} credential file{'s' if len(masks.empty) != 1 else ''} shown empty")
+            how = "hidden" if policy.workspace.credential_files == "absent" else "shown empty"
+            parts.append(f"{len(masks.empty)} credential file{'s' if len(masks.empty) != 1 else ''} {how}")
         if masks.rewritten:
             parts.append(f"secrets masked in {len(masks.rewritten)} file{'s' if len(masks.rewritten) != 1 else ''}")
         if result.skipped:

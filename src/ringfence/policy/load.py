@@ -79,6 +79,7 @@ _SCHEMA: dict[str, dict[str, str]] = {
     "workspace": {
         "mask": "true or false",
         "exclude": "a list of gitignore-style patterns",
+        "credential_files": "\"empty\" or \"absent\"",
     },
     "permissions": {
         "allow": _RULES,
@@ -301,6 +302,12 @@ def _unix_sockets(value: object, ctx: _Ctx) -> UnixSockets:
         raise ctx.error("unknown mode", value) from None
 
 
+def _credential_files(value: object, ctx: _Ctx) -> str:
+    if value not in ("empty", "absent"):
+        raise ctx.error("unknown mode", value)
+    return str(value)
+
+
 def _host_rules(value: object, ctx: _Ctx) -> list[str]:
     rules = _host_list(value, ctx)
     if not rules:
@@ -396,6 +403,7 @@ _CONVERTERS: dict[str, Callable[[object, _Ctx], Any]] = {
     "audit.path": _path,
     "workspace.mask": _bool,
     "workspace.exclude": _patterns,
+    "workspace.credential_files": _credential_files,
     "permissions.allow": _rules,
     "permissions.ask": _rules,
     "permissions.deny": _rules,
@@ -731,7 +739,8 @@ def _workspace(layers: list[Layer], overrides: Overrides) -> WorkspacePolicy:
             raise PolicyError("--no-mask is refused", source=managed.source, key="workspace.mask",
                               expected="masking, which the managed policy requires")
         mask = False
-    return WorkspacePolicy(mask=mask, exclude=tuple(_union(layers, "workspace", "exclude")))
+    return WorkspacePolicy(mask=mask, exclude=tuple(_union(layers, "workspace", "exclude")),
+                           credential_files=_first(layers, "workspace", "credential_files", "empty"))
 
 
 def _permissions(layers: list[Layer]) -> PermissionsPolicy:

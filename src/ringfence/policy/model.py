@@ -198,6 +198,7 @@ class WorkspacePolicy:
 
     mask: bool = True
     exclude: tuple[str, ...] = ()
+    credential_files: str = "empty"  # "empty" (an empty read-only file) or "absent" (needs --overlay)
 
 
 @record

@@ -39,9 +39,11 @@ def make_private() -> None:
         raise OSError(err, f"making mounts private: {os.strerror(err)}")
 
 
-def mount(workspace: str, upper: str, work: str, *, userxattr: bool) -> None:
-    """Mount the overlay of ``workspace`` (lower) and ``upper`` over ``workspace`` itself."""
-    options = f"lowerdir={workspace},upperdir={upper},workdir={work},"
+def mount(workspace: str, upper: str, work: str, hide: str | None = None, *, userxattr: bool) -> None:
+    """Mount the overlay of ``workspace`` (lower) and ``upper`` over ``workspace`` itself.
+    ``hide``: a layer of whiteouts between them, for names the agent must not see at all."""
+    lower = f"{hide}:{workspace}" if hide else workspace
+    options = f"lowerdir={lower},upperdir={upper},workdir={work},"
     # userxattr implies redirect_dir=nofollow (and refuses "off", which follows existing ones)
     options += "userxattr,metacopy=off,index=off" if userxattr else OPTIONS
     path = os.fsencode(workspace)

@@ -368,9 +368,10 @@ class Namespace:
         self.listeners = []
 
 
-def start_namespace(who: Identity, *, network: bool, overlay: tuple[str, str, str] | None = None) -> Namespace:
+def start_namespace(who: Identity, *, network: bool,
+                    overlay: tuple[str, str, str, str | None] | None = None) -> Namespace:
     """Fork the namespace helper (see ``Namespace``); returns at once. With ``overlay``
-    (workspace, upper, work), the helper mounts the workspace as an overlay first
+    (workspace, upper, work, hide), the helper mounts the workspace as an overlay first
     (ringfence.sandbox.overlay)."""
     parent_end, child_end = fdpass.socketpair()
     pid = os.fork()
@@ -385,7 +386,7 @@ def start_namespace(who: Identity, *, network: bool, overlay: tuple[str, str, st
 
 
 def _child(uid: int, gid: int, port: int | None, control: fdpass.Socket,
-           overlay: tuple[str, str, str] | None = None) -> None:  # pragma: no cover
+           overlay: tuple[str, str, str, str | None] | None = None) -> None:  # pragma: no cover
     try:
         unblock_signals()
         os.setpgid(0, 0)  # the terminal's Ctrl-C goes to ringfence, which forwards it

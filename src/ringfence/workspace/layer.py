@@ -120,6 +120,31 @@ class Layer:
             _write_atomic(os.path.join(self.path, "meta.json"),
                           json.dumps({"workspace": self.workspace, "name": self.name}).encode())
 
+    def hide(self, paths: Iterable[str]) -> str:
+        """A fresh layer of whiteouts for ``paths`` (absolute, inside the workspace), to sit
+        between the workspace and the upper layer: in the overlay, those names do not exist.
+        Its folders copy the real ones' mode (and, as root, owner): a folder's attributes
+        in the overlay come from the highest layer that has it."""
+        folder = os.path.join(self.path, "hide")
+        if os.path.lexists(folder):
+            _remove_tree(folder)
+        os.mkdir(folder, 0o755)
+        for path in paths:
+            relpath = os.path.relpath(path, self.workspace)
+            if relpath.startswith(".."):
+                continue
+            parts = relpath.split(os.sep)
+            for n in range(1, len(parts)):
+                sub = os.path.join(folder, *parts[:n])
+                if not os.path.isdir(sub):
+                    real = os.stat(os.path.join(self.workspace, *parts[:n]))
+                    os.mkdir(sub)
+                    os.chmod(sub, stat.S_IMODE(real.st_mode))
+                    if os.geteuid() == 0:
+                        os.chown(sub, real.st_uid, real.st_gid)
+            os.mknod(os.path.join(folder, *parts), stat.S_IFCHR | 0o000, 0)  # a whiteout (Linux 5.8+ unprivileged)
+        return folder
+
     def lock(self) -> None:
         import fcntl
 

@@ -46,6 +46,10 @@ class Masks:
     def count(self) -> int:
         return len(self.empty) + len(self.rewritten)
 
+    def without_empty(self) -> Masks:
+        """The same masks once the credential files are made absent some other way."""
+        return Masks((), self.rewritten, self.values, self.copies)
+
 
 def masks_for(result: ScanResult, copies: str | None = None) -> Masks:
     """The masks a scan asks for: credential files emptied, other files with secrets
