@@ -222,10 +222,10 @@ def test_a_cache_that_no_longer_matches_the_file_is_not_believed(tmp_path: Path)
     expected = scan(str(work), cache=str(state)).findings
     path = next(state.glob("*.cache"))
     known = marshal.loads(path.read_bytes())
-    ident, allowed, where, named = known["found"]["app.py"]
-    rule, line, end_line, start, end, mark, at, until, title = where[0]
-    known["found"]["app.py"] = (ident, allowed, ((rule, line, end_line, start, end, mark, at + 1, until, title),),
-                                named)  # offsets that no longer land on the value
+    ident, allowed, where, named, named_mark = known["found"]["app.py"]
+    rule, line, end_line, start, end, mark, at, until, title, check = where[0]
+    known["found"]["app.py"] = (ident, allowed, ((rule, line, end_line, start, end, mark, at + 1, until, title, check),),
+                                named, named_mark)  # offsets that no longer land on the value
     path.write_bytes(marshal.dumps(known))
     again = scan(str(work), cache=str(state))
     assert again.findings == expected and again.secrets[0].value == PASSWORD

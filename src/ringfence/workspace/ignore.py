@@ -19,10 +19,9 @@ file that a name rule flags. Patterns only ever decide what is *scanned* or *cop
 
 from __future__ import annotations
 
-import re
-
 TYPE_CHECKING = False  # see ringfence._struct: typing is not imported at run time
 if TYPE_CHECKING:
+    import re
     from collections.abc import Iterable
 
 IGNORE_FILE = ".ringfenceignore"
@@ -53,6 +52,8 @@ def parse(text: str, base: str = "") -> list[Pattern]:
 
 def compile_line(line: str, base: str = "") -> Pattern | None:
     """One line of an ignore file, or None for a blank line or a comment."""
+    import re  # here, not at start-up: most workspaces have no patterns
+
     text = _strip_trailing_spaces(line.rstrip("\r\n"))
     if not text or text.startswith("#"):
         return None
@@ -106,6 +107,8 @@ def _segments_regex(segments: list[str]) -> str:
 
 
 def _segment_regex(segment: str) -> str:
+    import re  # here, not at start-up: most workspaces have no patterns
+
     out: list[str] = []
     i = 0
     while i < len(segment):
@@ -133,6 +136,8 @@ def _segment_regex(segment: str) -> str:
 
 def _char_class(segment: str, start: int) -> tuple[int, str]:
     """``[...]`` from ``start``: (index after it, its regex); an unclosed ``[`` is literal."""
+    import re  # here, not at start-up: most workspaces have no patterns
+
     i = start + 1
     if i < len(segment) and segment[i] in "!^":
         i += 1

@@ -24,7 +24,6 @@ Rules this module keeps:
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
 
@@ -139,10 +138,12 @@ def scan(root: str, *, exclude: Iterable[str] = (), max_bytes: int = MAX_FILE_BY
 
 _Identity = tuple[int, int, int]  # ctime (ns), inode, size: see identity()
 # rule, line, end line, start, end (characters on their lines), fingerprint, the value's byte
-# offsets in the file, the rule's title
-_Where = tuple[str, int, int, int, int, str, int, int, str]
-_Found = tuple[_Identity, int, tuple[_Where, ...], str]  # identity, allowed, secrets, the name rule's id or ""
-_CACHE_FORMAT = 3
+# offsets in the file, the rule's title, a CRC-32 of the value (a check that the offsets still
+# land on it, cheaper than SHA-256 and no more telling than the fingerprint beside it)
+_Where = tuple[str, int, int, int, int, str, int, int, str, int]  # ..., CRC-32 of the value
+# identity, allowed, secrets, the name rule's id and fingerprint (or "", "")
+_Found = tuple[_Identity, int, tuple[_Where, ...], str, str]
+_CACHE_FORMAT = 4
 
 
 def _cache_file(folder: str, top: str) -> str:
@@ -152,8 +153,10 @@ def _cache_file(folder: str, top: str) -> str:
     here = os.path.dirname(os.path.abspath(__file__))
     modules = [os.stat(os.path.join(here, name)) for name in ("credfiles.py", "secrets.py", "scan.py")]
     rules = [f"{m.st_mtime_ns}:{m.st_size}" for m in modules]
-    key = hashlib.sha256("\0".join([top, __version__, *rules]).encode("utf-8", "surrogateescape")).hexdigest()
-    return os.path.join(folder, f"{key[:32]}.cache")
+    import zlib  # not hashlib: its OpenSSL costs the run's start-up a few ms
+
+    text = "\0".join([top, __version__, *rules]).encode("utf-8", "surrogateescape")
+    return os.path.join(folder, f"{zlib.crc32(text):08x}{zlib.adler32(text):08x}{len(text):x}.cache")
 
 
 def _load_cache(path: str) -> tuple[dict[str, dict[str, _Identity]], dict[str, _Found]]:
@@ -205,6 +208,8 @@ def identity(info: os.stat_result) -> _Identity:
 
 def fingerprint(rule: str, file: str, value: str = "") -> str:
     """Stable across runs, never the value: 16 hex digits of SHA-256 over rule, file, value."""
+    import hashlib
+
     digest = hashlib.sha256(f"ringfence-scan-v1\0{rule}\0{file}\0{value}".encode("utf-8", "surrogateescape"))
     return digest.hexdigest()[:16]
 
@@ -345,9 +350,12 @@ class _Walker:
     def _name(self, relpath: str, data: bytes | None = None) -> None:
         self._record(self.credential_file(relpath, data), relpath)
 
-    def _record(self, rule: credfiles.FileRule | None, relpath: str) -> None:
-        if rule is not None:
-            self.findings.append(Finding(rule.id, "file", relpath, None, fingerprint(rule.id, relpath), rule.title))
+    def _record(self, rule: credfiles.FileRule | None, relpath: str, mark: str = "") -> str:
+        if rule is None:
+            return ""
+        mark = mark or fingerprint(rule.id, relpath)
+        self.findings.append(Finding(rule.id, "file", relpath, None, mark, rule.title))
+        return mark
 
     def _file(self, path: str, relpath: str, excluded: bool) -> None:
         by_name = self.credential_file(relpath)
@@ -375,13 +383,16 @@ class _Walker:
             return
         allowed, where = self._scan(data, relpath)
         if where or allowed or by_name is not None:
-            self.found[relpath] = (ident, allowed, tuple(where), by_name.id if by_name is not None else "")
+            named = (by_name.id, fingerprint(by_name.id, relpath)) if by_name is not None else ("", "")
+            self.found[relpath] = (ident, allowed, tuple(where), *named)
             if where:
                 self.identities[relpath] = ident
         else:
             self._mark_clean(relpath, ident)
 
     def _scan(self, data: bytes, relpath: str) -> tuple[int, list[_Where]]:
+        import zlib
+
         from ringfence.workspace import secrets
 
         text = data.decode("utf-8", "surrogateescape")
@@ -407,18 +418,21 @@ class _Walker:
             if not ascii_only:  # character offsets to byte offsets
                 at, until = _bytes_before(text, at), _bytes_before(text, until)
             title = titles.get(hit.rule, hit.rule)
-            where.append((hit.rule, hit.line, hit.end_line, hit.start, hit.end, mark, at, until, title))
+            check = zlib.crc32(hit.value.encode("utf-8", "surrogateescape"))
+            where.append((hit.rule, hit.line, hit.end_line, hit.start, hit.end, mark, at, until, title, check))
             self._secret(relpath, hit.rule, hit.line, hit.end_line, hit.start, hit.end, hit.value, mark, title)
         self.allowed += allowed
         return allowed, where
 
     def _cached(self, path: str, relpath: str, cached: _Found) -> bool:
         """The findings of an unchanged file with secrets, from the cache: each value is
-        read at its byte offsets and must match its fingerprint. False (nothing recorded)
-        when anything differs: the caller scans the file afresh."""
+        read at its byte offsets and must match its check. False (nothing recorded) when
+        anything differs: the caller scans the file afresh."""
+        import zlib
+
         by_name = self.credential_file(relpath)
         try:
-            ident, allowed, where, named = cached
+            ident, allowed, where, named, named_mark = cached
             if by_name is not None and by_name.confirm is not None and not named:
                 by_name = None  # its content showed nothing secret, and has not changed
             values = []
@@ -426,21 +440,21 @@ class _Walker:
             try:
                 if identity(os.fstat(fd)) != ident:
                     return False
-                for rule, _line, _end_line, _start, _end, mark, at, until, _title in where:
-                    value = os.pread(fd, until - at, at).decode("utf-8", "surrogateescape")
-                    if fingerprint(rule, relpath, value) != mark:
+                for *_, at, until, _title, check in where:
+                    raw = os.pread(fd, until - at, at)
+                    if zlib.crc32(raw) != check:
                         return False
-                    values.append(value)
+                    values.append(raw.decode("utf-8", "surrogateescape"))
             finally:
                 os.close(fd)
         except (OSError, ValueError, TypeError):
             return False  # unreadable now, or a cache entry of the wrong shape
         if by_name is not None and by_name.id != named:
             return False  # not what the cache says: read it
-        self._record(by_name, relpath)
+        self._record(by_name, relpath, named_mark)
         self.scanned += 1
         self.files.append(relpath)
-        for (rule, line, end_line, start, end, mark, _at, _until, title), value in zip(where, values):
+        for (rule, line, end_line, start, end, mark, _at, _until, title, _check), value in zip(where, values):
             self._secret(relpath, rule, line, end_line, start, end, value, mark, title)
         self.allowed += allowed
         self.found[relpath] = cached
