@@ -262,3 +262,17 @@ def test_credential_files_can_be_absent_with_the_overlay(project: Ringfence) -> 
     assert changes == {("A", "deploy/new.txt")}  # hidden is not deleted
     assert _cli(rf, "apply").returncode == 0
     assert (rf.workspace / ".env").exists() and (rf.workspace / "deploy/id_rsa").exists()
+
+
+def test_a_later_run_counts_untouched_files_from_its_own_start(project: Ringfence) -> None:
+    """The person edits a file between two runs of one layer; the second run's change to it
+    is based on that edit, so applying it is no conflict. A file the first run changed is."""
+    rf = project
+    assert _run(rf, "echo first > a.txt").returncode == 0
+    (rf.workspace / "tool.sh").write_text("echo edited by the person\n")
+    (rf.workspace / "a.txt").write_text("the person's edit\n")
+    assert _run(rf, "echo 'echo and by the agent' >> tool.sh").returncode == 0
+    refused = _cli(rf, "apply")
+    assert refused.returncode == 2 and "a.txt" in refused.stderr and "tool.sh" not in refused.stderr
+    assert _cli(rf, "apply", "tool.sh").returncode == 0
+    assert (rf.workspace / "tool.sh").read_text() == "echo edited by the person\necho and by the agent\n"

@@ -107,6 +107,11 @@ class Layer:
         if new:
             os.makedirs(self.path, mode=0o700, exist_ok=True)
         self.lock()
+        if not new:  # a run continuing the layer: files it holds no change for count from now
+            base, held = self._load_base(), self._held()
+            fresh = {p: i for p, i in _identities(self.workspace).items() if p not in held}
+            fresh.update((p, i) for p, i in base.items() if p in held)
+            self._save_base(fresh)
         if new:
             import json
 
@@ -144,6 +149,15 @@ class Layer:
                         os.chown(sub, real.st_uid, real.st_gid)
             os.mknod(os.path.join(folder, *parts), stat.S_IFCHR | 0o000, 0)  # a whiteout (Linux 5.8+ unprivileged)
         return folder
+
+    def _held(self) -> set[str]:
+        """Every path the layer holds something for (a file, a whiteout, a folder)."""
+        held: set[str] = set()
+        for dirpath, dirnames, filenames in os.walk(self.upper):
+            rel = os.path.relpath(dirpath, self.upper)
+            for name in dirnames + filenames:
+                held.add(name if rel == "." else f"{rel}/{name}".replace(os.sep, "/"))
+        return held
 
     def lock(self) -> None:
         import fcntl
