@@ -117,6 +117,16 @@ def build_parser() -> argparse.ArgumentParser:
                       help="also leave these out (gitignore syntax); repeatable")
     copy.add_argument("--json", action="store_true", help="the summary as JSON")
 
+    export = sub.add_parser(
+        "export", help="compile the policy for another enforcement point (seccomp: a container profile)",
+        description="Print (or --out) what the merged policy compiles to. seccomp: a Docker/OCI seccomp "
+        "profile, for `podman|docker run --security-opt seccomp=FILE`.",
+    )
+    export.add_argument("format", choices=["seccomp"], help="what to emit")
+    _policy_flags(export)
+    export.add_argument("--arch", default=None, help="seccomp: x86_64 or aarch64 (default: this machine)")
+    export.add_argument("--out", metavar="FILE", help="write it to FILE (whole or not at all) instead of standard output")
+
     for name, what in (("changes", "list what a --overlay run wrote (A/M/D/R, sizes), --diff for a diff"),
                        ("apply", "apply a layer's changes (all, or those under PATHS) to the workspace"),
                        ("discard", "drop a layer and everything in it")):
@@ -251,6 +261,10 @@ def main(argv: list[str] | None = None) -> int:
             from ringfence.cli.scan import cmd_copy
 
             return cmd_copy(args)
+        if args.cmd == "export":
+            from ringfence.cli.export import cmd_export
+
+            return cmd_export(args)
         if args.cmd in ("changes", "apply", "discard"):
             from ringfence.cli.layers import cmd_layer
 

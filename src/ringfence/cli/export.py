@@ -1,0 +1,40 @@
+"""``ringfence export FORMAT``: the merged policy compiled for another enforcement point."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from ringfence.cli.common import policy_from_args
+from ringfence.errors import ExitCode
+
+TYPE_CHECKING = False  # see ringfence._struct: typing is not imported at run time
+if TYPE_CHECKING:
+    import argparse
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    import json
+
+    from ringfence import __version__
+    from ringfence.export.seccomp import profile
+
+    policy = policy_from_args(args)
+    sources = ", ".join(str(s) for s in policy.sources) or "the built-in defaults"
+    header = f"ringfence {__version__} seccomp profile, from {sources}"
+    arch = args.arch or _machine()
+    text = json.dumps(profile(policy, arch, header), indent=2) + "\n"
+    if args.out:
+        from ringfence.cli.scan import _write
+
+        _write(args.out, text)
+        print(f"ringfence: wrote {args.out} ({arch}); use it with "
+              f"`podman run --security-opt seccomp={args.out} ...`", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return ExitCode.OK
+
+
+def _machine() -> str:
+    machine = os.uname().machine
+    return {"amd64": "x86_64", "arm64": "aarch64"}.get(machine, machine)
