@@ -127,6 +127,15 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--arch", default=None, help="seccomp: x86_64 or aarch64 (default: this machine)")
     export.add_argument("--out", metavar="FILE", help="write it to FILE (whole or not at all) instead of standard output")
 
+    lint = sub.add_parser(
+        "lint", help="list the gaps of a docker/podman run line, a compose file or Kubernetes manifests",
+        description="Read FILE (a shell script with `docker run` / `podman run`, a Compose file, or Kubernetes "
+        "manifests) and list every gap against the guide's hardened baseline, with the reason and the fix. "
+        "Exit 0 when there is none, 1 when there are, 2 when FILE cannot be read.",
+    )
+    lint.add_argument("file", metavar="FILE", help="the file ('-': standard input)")
+    lint.add_argument("--json", action="store_true", help="the gaps as JSON")
+
     for name, what in (("changes", "list what a --overlay run wrote (A/M/D/R, sizes), --diff for a diff"),
                        ("apply", "apply a layer's changes (all, or those under PATHS) to the workspace"),
                        ("discard", "drop a layer and everything in it")):
@@ -261,6 +270,10 @@ def main(argv: list[str] | None = None) -> int:
             from ringfence.cli.scan import cmd_copy
 
             return cmd_copy(args)
+        if args.cmd == "lint":
+            from ringfence.cli.export import cmd_lint
+
+            return cmd_lint(args)
         if args.cmd == "export":
             from ringfence.cli.export import cmd_export
 

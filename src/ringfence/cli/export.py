@@ -38,3 +38,24 @@ def cmd_export(args: argparse.Namespace) -> int:
 def _machine() -> str:
     machine = os.uname().machine
     return {"amd64": "x86_64", "arm64": "aarch64"}.get(machine, machine)
+
+
+def cmd_lint(args: argparse.Namespace) -> int:
+    from ringfence.export.lint import lint_file, lint_text
+
+    if args.file == "-":
+        kind, gaps = lint_text(sys.stdin.read(), "<stdin>")
+    else:
+        kind, gaps = lint_file(args.file)
+    if args.json:
+        import json
+
+        print(json.dumps({"format": kind, "gaps": [g.to_json() for g in gaps]}, indent=2))
+    else:
+        for gap in gaps:
+            print(f"{gap.severity:7} {gap.rule:24} {gap.where}: {gap.what}\n"
+                  f"        why: {gap.why}\n        fix: {gap.fix}")
+        errors = sum(g.severity == "error" for g in gaps)
+        print(f"ringfence: {args.file} ({kind}): {len(gaps)} gap(s), {errors} error(s)"
+              if gaps else f"ringfence: {args.file} ({kind}): meets the guide's baseline", file=sys.stderr)
+    return ExitCode.FINDINGS if gaps else ExitCode.OK
