@@ -120,12 +120,15 @@ def build_parser() -> argparse.ArgumentParser:
     export = sub.add_parser(
         "export", help="compile the policy for another enforcement point (seccomp: a container profile)",
         description="Print (or --out) what the merged policy compiles to. seccomp: a Docker/OCI seccomp "
-        "profile, for `podman|docker run --security-opt seccomp=FILE`.",
+        "profile, for `podman|docker run --security-opt seccomp=FILE`. compose: --out DIR gets compose.yaml "
+        "(the hardened agent service and the proxy service on an internal network), the proxy's policy and "
+        "the seccomp profile.",
     )
-    export.add_argument("format", choices=["seccomp"], help="what to emit")
+    export.add_argument("format", choices=["seccomp", "compose"], help="what to emit")
     _policy_flags(export)
     export.add_argument("--arch", default=None, help="seccomp: x86_64 or aarch64 (default: this machine)")
-    export.add_argument("--out", metavar="FILE", help="write it to FILE (whole or not at all) instead of standard output")
+    export.add_argument("--out", metavar="PATH",
+                        help="seccomp: write FILE (whole or not at all); compose: the folder for the bundle (required)")
 
     lint = sub.add_parser(
         "lint", help="list the gaps of a docker/podman run line, a compose file or Kubernetes manifests",

@@ -21,8 +21,20 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     policy = policy_from_args(args)
     sources = ", ".join(str(s) for s in policy.sources) or "the built-in defaults"
-    header = f"ringfence {__version__} seccomp profile, from {sources}"
     arch = args.arch or _machine()
+    if args.format == "compose":
+        from ringfence.errors import UsageError
+        from ringfence.export.compose import write_bundle
+
+        if not args.out:
+            raise UsageError("export compose writes three files", hint="pass --out DIR")
+        written = write_bundle(policy, args.out, f"ringfence {__version__} compose bundle, from {sources}", arch)
+        for path in written:
+            print(path)
+        print(f"ringfence: `docker compose -f {written[-1]} up` (or podman compose) runs the agent behind the proxy",
+              file=sys.stderr)
+        return ExitCode.OK
+    header = f"ringfence {__version__} seccomp profile, from {sources}"
     text = json.dumps(profile(policy, arch, header), indent=2) + "\n"
     if args.out:
         from ringfence.cli.scan import _write

@@ -30,6 +30,7 @@ from ringfence.policy.model import (
     DEFAULT_ENV,
     DEFAULT_TMP_SIZE,
     AuditPolicy,
+    ContainerPolicy,
     Credential,
     FilesystemPolicy,
     Gateway,
@@ -76,6 +77,16 @@ _SCHEMA: dict[str, dict[str, str]] = {
         "rate": "a table of host rule = \"COUNT/UNIT\", such as { \"api.example.com\" = \"120/min\" }",
     },
     "audit": {"path": "a path"},
+    "container": {
+        "image": "an image name, such as \"ghcr.io/acme/agent:1\"",
+        "proxy_image": "an image name with ringfence installed",
+        "user": "\"UID:GID\" with numbers, such as \"1000:1000\"",
+        "memory": "a size such as \"2G\"",
+        "cpus": "a number of CPUs above 0, such as 2 or 0.5",
+        "pids": "a whole number of processes above 0",
+        "home": "an absolute path inside the container",
+        "home_size": "a size such as \"512M\"",
+    },
     "workspace": {
         "mask": "true or false",
         "exclude": "a list of gitignore-style patterns",
@@ -379,6 +390,37 @@ def _patterns(value: object, ctx: _Ctx) -> list[str]:
     return patterns
 
 
+def _image(value: object, ctx: _Ctx) -> str:
+    if not isinstance(value, str) or not value or any(c.isspace() for c in value) or value.startswith("-"):
+        raise ctx.error("not an image name", value)
+    return value
+
+
+def _ids(value: object, ctx: _Ctx) -> str:
+    uid, colon, gid = value.partition(":") if isinstance(value, str) else ("", "", "")
+    if not (colon and uid.isascii() and uid.isdigit() and gid.isascii() and gid.isdigit()):
+        raise ctx.error("not UID:GID", value)
+    return f"{uid}:{gid}"
+
+
+def _cpus(value: object, ctx: _Ctx) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 4096:
+        raise ctx.error("not a number of CPUs", value)
+    return float(value)
+
+
+def _pids(value: object, ctx: _Ctx) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= 4_194_304:
+        raise ctx.error("not a number of processes", value)
+    return value
+
+
+def _inside_path(value: object, ctx: _Ctx) -> str:
+    if not isinstance(value, str) or not value.startswith("/") or "\0" in value or ":" in value:
+        raise ctx.error("not an absolute path inside the container", value)
+    return value
+
+
 def _size(value: object, ctx: _Ctx) -> int:
     try:
         return parse_size(value)
@@ -401,6 +443,14 @@ _CONVERTERS: dict[str, Callable[[object, _Ctx], Any]] = {
     "network.inspect": _host_list,
     "network.rate": _rate,
     "audit.path": _path,
+    "container.image": _image,
+    "container.proxy_image": _image,
+    "container.user": _ids,
+    "container.memory": _size,
+    "container.cpus": _cpus,
+    "container.pids": _pids,
+    "container.home": _inside_path,
+    "container.home_size": _size,
     "workspace.mask": _bool,
     "workspace.exclude": _patterns,
     "workspace.credential_files": _credential_files,
@@ -721,6 +771,10 @@ def merge(layers: list[Layer], overrides: Overrides, *, cwd: str, home: str) -> 
         audit=AuditPolicy(path=_first(layers, "audit", "path", resolve_path(DEFAULT_AUDIT_PATH, home, home))),
         sources=tuple(layer.source for layer in layers if layer.source != "flags"),
         workspace=_workspace(layers, overrides),
+        container=ContainerPolicy(**{
+            key: _first(layers, "container", key, getattr(ContainerPolicy(), key))
+            for key in ("image", "proxy_image", "user", "memory", "cpus", "pids", "home", "home_size")
+        }),
     )
     if any("permissions" in layer.values for layer in layers):
         policy = replace(policy, permissions=_permissions(layers))

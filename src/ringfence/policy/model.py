@@ -202,6 +202,21 @@ class WorkspacePolicy:
 
 
 @record
+class ContainerPolicy:
+    """``[container]``: what the container exports (and backends) run, and their limits.
+    Nothing is pulled implicitly: ``image`` must exist where it runs."""
+
+    image: str = ""
+    proxy_image: str = ""  # an image with ringfence installed, for the proxy's own service
+    user: str = ""  # "UID:GID"; "" = the workspace owner's
+    memory: int = 2 << 30  # bytes
+    cpus: float = 2.0
+    pids: int = 256
+    home: str = "/home/agent"
+    home_size: int = 512 << 20  # bytes
+
+
+@record
 class Policy:
     """The merged, validated policy of one run."""
 
@@ -215,6 +230,7 @@ class Policy:
     requests: tuple[RequestRule, ...] = ()  # the explicit [[requests]] rules
     permissions: PermissionsPolicy = PermissionsPolicy()  # [permissions] of every layer
     workspace: WorkspacePolicy = WorkspacePolicy()  # [workspace]: masking
+    container: ContainerPolicy = ContainerPolicy()  # [container]: exports and container backends
 
     def hidden_paths(self, homes: tuple[str, ...]) -> tuple[str, ...]:
         """Every path the sandbox must not read: policy, built-ins under each home, own state."""
