@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +15,6 @@ from ringfence.export.syscalls import SYSCALLS
 from ringfence.policy import UnixSockets, load_policy
 from ringfence.sandbox import seccomp as bpf
 
-ROOTFS = Path(os.environ.get("RINGFENCE_TEST_ROOTFS", "/var/cache/ringfence-test-rootfs"))
 
 
 def _policy(tmp_path: Path, text: str = "") -> object:
@@ -107,25 +105,9 @@ print(json.dumps({
 """
 
 
-@pytest.fixture(scope="session")
-def rootfs() -> Path:
-    """A Debian root file system for containers, made once with debootstrap (minbase)."""
+def test_podman_with_runc_enforces_the_profile(container_rootfs: Path, tmp_path: Path) -> None:
     if os.uname().machine != "x86_64":
         pytest.skip("the probe's syscall numbers are x86_64's")
-    if os.geteuid() != 0 or shutil.which("podman") is None or shutil.which("runc") is None:
-        pytest.skip("needs root with podman and runc (make test installs them)")
-    if not (ROOTFS / "usr/bin/python3").exists():
-        if shutil.which("debootstrap") is None:
-            pytest.skip("needs debootstrap to make the container's root file system")
-        partial = ROOTFS.with_name(ROOTFS.name + ".partial")
-        shutil.rmtree(partial, ignore_errors=True)
-        subprocess.run(["debootstrap", "--variant=minbase", "--include=python3", "bookworm", str(partial),
-                        "http://deb.debian.org/debian"], check=True, capture_output=True, timeout=900)
-        partial.rename(ROOTFS)
-    return ROOTFS
-
-
-def test_podman_with_runc_enforces_the_profile(rootfs: Path, tmp_path: Path) -> None:
     profile_file = tmp_path / "profile.json"
     profile_file.write_text(json.dumps(profile(_policy(tmp_path), "x86_64")))
     probe = tmp_path / "probe.py"
@@ -135,7 +117,7 @@ def test_podman_with_runc_enforces_the_profile(rootfs: Path, tmp_path: Path) -> 
         ["podman", "--runtime", "runc", "run", "--rm", "--read-only", "--network", "none", "--cap-drop", "ALL",
          "--security-opt", "no-new-privileges", "--security-opt", f"seccomp={profile_file}",
          "--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1024:1024", "--user", "65534:65534",
-         "-v", f"{probe}:/probe.py:ro", "--rootfs", str(rootfs), "/usr/bin/python3", "/probe.py"],
+         "-v", f"{probe}:/probe.py:ro", "--rootfs", str(container_rootfs), "/usr/bin/python3", "/probe.py"],
         capture_output=True, text=True, timeout=120,
     )
     assert proc.returncode == 0, proc.stderr

@@ -24,7 +24,7 @@ from .messages_api import MessagesApi
 from .origin import Origin
 from .pki import TestPki, make_test_pki
 
-__all__ = ["fixture_forward_proxy", "fixture_git_https_server", "fixture_http_origin", "fixture_https_origin",
+__all__ = ["fixture_container_rootfs", "fixture_forward_proxy", "fixture_git_https_server", "fixture_http_origin", "fixture_https_origin",
            "fixture_https_origin2", "fixture_messages_api", "fixture_test_pki"]
 
 
@@ -77,3 +77,25 @@ def fixture_forward_proxy() -> Iterator[ForwardProxy]:
     """A recording forward proxy on 127.0.0.1 (CONNECT and absolute-form, loopback only)."""
     with ForwardProxy() as proxy:
         yield proxy
+
+
+ROOTFS = Path(os.environ.get("RINGFENCE_TEST_ROOTFS", "/var/cache/ringfence-test-rootfs"))
+
+
+@pytest.fixture(name="container_rootfs", scope="session")
+def fixture_container_rootfs() -> Path:
+    """A Debian root file system for containers (minbase + python3), made once with
+    debootstrap from the apt mirror and kept in /var/cache; podman and runc to run it."""
+    import subprocess
+
+    if os.geteuid() != 0 or shutil.which("podman") is None or shutil.which("runc") is None:
+        pytest.skip("needs root with podman and runc (make test installs them)")
+    if not (ROOTFS / "usr/bin/python3").exists():
+        if shutil.which("debootstrap") is None:
+            pytest.skip("needs debootstrap to make the containers' root file system")
+        partial = ROOTFS.with_name(ROOTFS.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        subprocess.run(["debootstrap", "--variant=minbase", "--include=python3", "bookworm", str(partial),
+                        "http://deb.debian.org/debian"], check=True, capture_output=True, timeout=900)
+        partial.rename(ROOTFS)
+    return ROOTFS

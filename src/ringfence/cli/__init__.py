@@ -50,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--dry-run", action="store_true", help="print the plan as JSON and run nothing")
     run.add_argument("--no-mask", action="store_true",
                      help="show the agent the workspace's credential files and secrets as they are")
+    run.add_argument("--backend", choices=["bwrap", "podman"], default="bwrap",
+                     help="bwrap (default) or podman: the hardened container, rootful, [container] image or rootfs")
     run.add_argument("--overlay", action="store_true",
                      help="every write lands in a layer a person reviews (`ringfence changes`, `apply`, `discard`)")
     run.add_argument("--layer", metavar="NAME", help="the layer's name (default: default); implies --overlay")
@@ -180,6 +182,7 @@ _RUN_VALUE_FLAGS = {
     "--deny-read": "deny_read",
     "--user": "user",
     "--layer": "layer",
+    "--backend": "backend",
 }
 _RUN_SWITCHES = {"--no-network": "no_network", "--dry-run": "dry_run", "--no-mask": "no_mask", "--overlay": "overlay"}
 _REPEATED = {"allow_domain", "allow_write", "deny_read"}
@@ -190,7 +193,8 @@ def parse_run_fast(argv: list[str]) -> argparse.Namespace | None:
     
     values: dict[str, object] = {"cmd": "run", "policy": None, "workspace": None, "allow_domain": [],
                                  "allow_write": [], "deny_read": [], "no_network": False, "user": None,
-                                 "dry_run": False, "no_mask": False, "overlay": False, "layer": None, "command": []}
+                                 "dry_run": False, "no_mask": False, "overlay": False, "layer": None, "backend": "bwrap",
+                                 "command": []}
     i = 1
     while i < len(argv):
         arg = argv[i]

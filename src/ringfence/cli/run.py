@@ -46,6 +46,18 @@ def cmd_run(args: argparse.Namespace) -> int:
         from ringfence.policy import home_of_invoker
 
         policy = apply(policy, sandbox_rules(policy, cwd=os.getcwd(), home=home_of_invoker()))
+    backend = getattr(args, "backend", None) or "bwrap"
+    if backend not in ("bwrap", "podman"):
+        raise UsageError(f"unknown backend {backend!r}", hint="use --backend bwrap or --backend podman")
+    if backend == "podman":
+        if getattr(args, "overlay", False) or getattr(args, "layer", None):
+            raise UsageError("--overlay works with the bwrap backend only, for now", hint="drop --backend podman")
+        if os.geteuid() != 0:
+            from ringfence.errors import SandboxError
+
+            raise SandboxError("the podman backend runs rootful podman: rootless podman ignores memory, CPU and "
+                               "process limits on this kind of host (cgroup v1), and ringfence does not drop a limit "
+                               "silently", hint="run as root (with --user for the agent), or use --backend bwrap")
     absent = policy.workspace.mask and policy.workspace.credential_files == "absent"
     if absent and not (getattr(args, "overlay", False) or getattr(args, "layer", None)):
         raise UsageError('[workspace] credential_files = "absent" needs --overlay: a bind mount can hide a '
@@ -68,6 +80,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         masks = scanning.result()
         plan = runner.make_plan(policy, command, who=who, cwd=cwd, env=dict(os.environ), egress=view, masks=masks,
                                 view=host)
+        if backend == "podman":
+            import json
+
+            from ringfence.sandbox.podman import plan_podman
+
+            print(json.dumps(plan_podman(policy, plan, command, runtime="$RUNTIME", cwd=cwd).to_json(), indent=2))
+            return ExitCode.OK
         return _print_plan(plan, policy, _layer(args, policy))
     layer = _layer(args, policy)
     early: Masks | None = None  # with credential files absent, the overlay needs the scan first
@@ -127,9 +146,13 @@ def cmd_run(args: argparse.Namespace) -> int:
                 return proxy
 
             try:
-                status = runner.execute(
-                    plan, policy, run_id=run_id, namespace=namespace, start_proxy=start if plan.proxy_port else None
-                )
+                if backend == "podman":
+                    status = runner.execute_podman(plan, policy, command, cwd=cwd, run_id=run_id, namespace=namespace,
+                                                   start_proxy=start if plan.proxy_port else None)
+                else:
+                    status = runner.execute(
+                        plan, policy, run_id=run_id, namespace=namespace, start_proxy=start if plan.proxy_port else None
+                    )
             finally:
                 audit.end_run(run_id, status)
         if proxy is not None and proxy.denied:

@@ -80,6 +80,7 @@ _SCHEMA: dict[str, dict[str, str]] = {
     "container": {
         "image": "an image name, such as \"ghcr.io/acme/agent:1\"",
         "proxy_image": "an image name with ringfence installed",
+        "rootfs": "a path to a root file system folder (podman)",
         "user": "\"UID:GID\" with numbers, such as \"1000:1000\"",
         "memory": "a size such as \"2G\"",
         "cpus": "a number of CPUs above 0, such as 2 or 0.5",
@@ -445,6 +446,7 @@ _CONVERTERS: dict[str, Callable[[object, _Ctx], Any]] = {
     "audit.path": _path,
     "container.image": _image,
     "container.proxy_image": _image,
+    "container.rootfs": _path,
     "container.user": _ids,
     "container.memory": _size,
     "container.cpus": _cpus,
@@ -773,7 +775,7 @@ def merge(layers: list[Layer], overrides: Overrides, *, cwd: str, home: str) -> 
         workspace=_workspace(layers, overrides),
         container=ContainerPolicy(**{
             key: _first(layers, "container", key, getattr(ContainerPolicy(), key))
-            for key in ("image", "proxy_image", "user", "memory", "cpus", "pids", "home", "home_size")
+            for key in ("image", "rootfs", "proxy_image", "user", "memory", "cpus", "pids", "home", "home_size")
         }),
     )
     if any("permissions" in layer.values for layer in layers):

@@ -207,6 +207,7 @@ class ContainerPolicy:
     Nothing is pulled implicitly: ``image`` must exist where it runs."""
 
     image: str = ""
+    rootfs: str = ""  # podman: a root file system folder instead of an image
     proxy_image: str = ""  # an image with ringfence installed, for the proxy's own service
     user: str = ""  # "UID:GID"; "" = the workspace owner's
     memory: int = 2 << 30  # bytes

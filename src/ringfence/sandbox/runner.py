@@ -709,3 +709,85 @@ def _reap(pid: int) -> None:
         os.waitpid(pid, 0)
     except ChildProcessError:
         pass
+
+
+# --- the podman backend ----------------------------------------------------------------------
+
+
+def execute_podman(
+    plan: SandboxPlan,
+    policy: Policy,
+    command: list[str],
+    *,
+    cwd: str,
+    run_id: str,
+    namespace: Namespace,
+    start_proxy: ProxyStarter | None,
+) -> int:
+    """Run ``command`` in the container ``ringfence.sandbox.podman`` plans from ``plan``, in
+    the network namespace the helper holds; the helper itself never becomes bwrap, and exits
+    when we close its socket."""
+    import json
+    import shutil
+
+    from ringfence.export.seccomp import profile
+    from ringfence.sandbox.podman import plan_podman
+
+    try:
+        podman = shutil.which("podman")
+        if podman is None:
+            raise SandboxError("podman is not installed", hint="sudo apt-get install podman runc")
+        runtime = _prepare_runtime(plan, run_id)
+    except BaseException:
+        namespace.abandon()
+        raise
+    proxy: ProxyHandle | None = None
+    pid = -1
+    try:
+        container = plan_podman(policy, plan, command, runtime=runtime.folder, cwd=cwd)
+        seccomp_file = os.path.join(runtime.folder, "seccomp.json")
+        with open(os.open(seccomp_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444), "w") as fh:
+            json.dump(profile(policy, os.uname().machine.replace("arm64", "aarch64")), fh)
+        runtime.copies.append(seccomp_file)
+        listeners = namespace.ready()
+        proxy = OnDemandProxy(start_proxy, namespace) if listeners and start_proxy is not None else None
+        argv = container.argv(namespace.pid, seccomp_file)
+        argv[0] = podman
+        # podman finds its own tools through the host's PATH; the agent's variables are passed
+        # by name (--env NAME) and take their values from podman's environment
+        env = {**container.env, "PATH": os.environ.get("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin")}
+        argv.insert(argv.index("--env"), f"--env=PATH={container.env.get('PATH', '/usr/local/bin:/usr/bin:/bin')}")
+        pid = os.posix_spawn(podman, argv, env, setsigmask=(), setpgroup=0)
+        return _wait_podman(pid, proxy)
+    except BaseException:
+        if pid > 0:
+            _kill(pid, signal.SIGKILL)
+            _reap(pid)
+        raise
+    finally:
+        if proxy is not None:
+            proxy.stop()
+        namespace.abandon()
+        runtime.cleanup()
+
+
+def _wait_podman(pid: int, proxy: ProxyHandle | None) -> int:
+    """Wait for podman, forwarding signals (``--sig-proxy`` hands them to the container)."""
+    while True:
+        done, wait_status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return _status(wait_status)
+        failure = proxy.failed() if proxy is not None else None
+        if failure is not None:
+            _kill(pid, signal.SIGTERM)
+            raise ProxyError(f"{failure}; the container was stopped", hint="see the proxy's message above")
+        info = signal.sigtimedwait(_WAITED, 1.0)
+        if info is None or info.si_signo == signal.SIGCHLD:
+            continue
+        if info.si_signo == _CONNECTING:
+            if isinstance(proxy, OnDemandProxy):
+                proxy.start()
+        elif info.si_signo == _ABORT:
+            _kill(pid, signal.SIGKILL)
+        else:
+            _kill(pid, info.si_signo)

@@ -1,0 +1,139 @@
+"""`ringfence run --backend podman`: the guide's hardened container, for real (rootful podman
+with runc on a debootstrap root file system), joined to ringfence's own network namespace so
+the proxy outside is its only way out. The escape suite of the bubblewrap backend, in short:
+files, identity, capabilities, network bypass, AF_UNIX, limits."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Ringfence
+from tests.support.origin import Origin
+
+SECRET = "Zq8" + "rT2vLw9XkP4s"
+
+
+@pytest.fixture
+def podman(rf: Ringfence, container_rootfs: Path) -> Ringfence:
+    rf.write_policy(f'[container]\nrootfs = "{container_rootfs}"\npids = 64\nmemory = "256M"\n')
+    (rf.workspace / ".env").write_text(f"DB_PASSWORD={SECRET}\n")
+    os.chown(rf.workspace / ".env", rf.agent.uid, rf.agent.gid)
+    return rf
+
+
+def _run(rf: Ringfence, code: str, *flags: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    argv = rf.run_args("--backend", "podman", *flags) + ["--", "python3", "-c", code]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, cwd=rf.workspace)
+
+
+PROBE = r"""
+import json, os, socket
+out = {"uid": os.getuid(), "cwd": os.getcwd(), "env_file": open(".env").read(),
+       "caps": open("/proc/self/status").read().split("CapEff:")[1].split()[0],
+       "home": os.environ["HOME"], "secret_in_env": any("Zq8" in v for v in os.environ.values())}
+open("agent-output.txt", "w").write("the agent's work\n")
+for name, path in (("root", "/etc/agent"), ("bashrc", ".bashrc"), ("hooks", ".git/hooks/pre-commit")):
+    try:
+        open(path, "a").write("x")
+        out[name] = "written"
+    except OSError as exc:
+        out[name] = exc.strerror
+try:
+    socket.socket(socket.AF_UNIX)
+    out["unix"] = "ok"
+except OSError as exc:
+    out["unix"] = exc.strerror
+out["ssh"] = os.path.exists(os.path.expanduser("~/.ssh")) or os.path.exists("/root/.ssh")
+print(json.dumps(out))
+"""
+
+
+def test_identity_files_and_capabilities(podman: Ringfence) -> None:
+    rf = podman
+    (rf.workspace / ".git").mkdir()
+    os.chown(rf.workspace / ".git", rf.agent.uid, rf.agent.gid)
+    proc = _run(rf, PROBE, "--no-network")
+    assert proc.returncode == 0, proc.stderr
+    seen = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert seen["uid"] == rf.agent.uid and seen["cwd"] == str(rf.workspace) and seen["home"] == "/home/agent"
+    assert seen["env_file"] == "" and not seen["secret_in_env"]  # the workspace's .env is masked
+    assert seen["caps"] == "0000000000000000"
+    assert seen["root"] == "Read-only file system" and seen["unix"] == "Operation not permitted"
+    assert seen["bashrc"] != "written" and seen["hooks"] != "written" and seen["ssh"] is False
+    assert (rf.workspace / "agent-output.txt").read_text() == "the agent's work\n"
+    assert not (rf.workspace / ".bashrc").exists()  # the placeholder went with the run
+    assert SECRET in (rf.workspace / ".env").read_text()
+
+
+def test_the_proxy_is_the_only_way_out(podman: Ringfence, http_origin: Origin) -> None:
+    rf = podman
+    port = int(http_origin.url.rsplit(":", 1)[1].rstrip("/"))
+    code = (
+        "import socket, urllib.request, json\n"
+        f"ok = urllib.request.urlopen('http://127.0.0.1:{port}/').status\n"
+        "try:\n    urllib.request.urlopen('http://example.com/', timeout=5); other = 200\n"
+        "except Exception as exc: other = getattr(exc, 'code', str(exc))\n"
+        "s = socket.socket(); s.settimeout(3)\n"
+        f"try:\n    s.connect(('127.0.0.1', {port})); direct = 'connected'\n"
+        "except OSError as exc: direct = exc.strerror\n"
+        "print(json.dumps([ok, other, direct]))\n"
+    )
+    proc = _run(rf, code, "--allow-domain", "127.0.0.1")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == [200, 403, "Connection refused"]
+    log = rf.cli("log", "--audit", str(rf.audit), "--json")
+    decisions = [json.loads(line)["decision"] for line in log.stdout.splitlines()]
+    assert "allow" in decisions and "deny" in decisions
+
+
+def test_a_fork_bomb_and_a_memory_hog_are_contained(podman: Ringfence) -> None:
+    rf = podman
+    bomb = (
+        "import os, time\npids = []\n"
+        "try:\n    for _ in range(1000):\n        pid = os.fork()\n"
+        "        if pid == 0:\n            time.sleep(2); os._exit(0)\n        pids.append(pid)\n"
+        "except OSError as exc: print('stopped', len(pids), exc.strerror)\n"
+        "for pid in pids: os.waitpid(pid, 0)\n"
+    )
+    proc = _run(rf, bomb, "--no-network")
+    assert proc.returncode == 0, proc.stderr
+    stopped = proc.stdout.split()
+    assert stopped[0] == "stopped" and int(stopped[1]) < 64
+    hog = _run(rf, "x = []\nwhile True: x.append(bytearray(50 << 20))\n", "--no-network")
+    assert hog.returncode == 137  # killed by the memory limit (128 + SIGKILL)
+
+
+def test_the_exit_status_and_the_dry_run(podman: Ringfence) -> None:
+    rf = podman
+    assert _run(rf, "raise SystemExit(7)", "--no-network").returncode == 7
+    plan = subprocess.run(rf.run_args("--backend", "podman", "--dry-run") + ["--", "true"], capture_output=True,
+                          text=True, cwd=rf.workspace)
+    assert plan.returncode == 0, plan.stderr
+    argv = json.loads(plan.stdout)["argv"]
+    joined = " ".join(argv)
+    for flag in ("--cap-drop ALL", "--security-opt no-new-privileges", "--read-only", "--pids-limit 64",
+                 "--memory 268435456", "--ipc private", f"--user {rf.agent.uid}:{rf.agent.gid}",
+                 "--security-opt seccomp=$RUNTIME/seccomp.json", "--runtime runc"):
+        assert flag in joined, flag
+    assert "/tmp:rw,noexec,nosuid" in joined and SECRET not in plan.stdout
+
+
+def test_without_a_root_file_system_nothing_runs(rf: Ringfence, container_rootfs: Path) -> None:
+    rf.write_policy("")
+    proc = _run(rf, "print('ran')", "--no-network")
+    assert proc.returncode == 3 and "ran" not in proc.stdout
+    assert "[container] image" in proc.stderr
+
+
+@pytest.mark.boundary
+def test_rootless_podman_is_refused_not_degraded(rf: Ringfence) -> None:
+    if os.getuid() == 0:
+        pytest.skip("as root the backend runs (the tests above)")
+    proc = _run(rf, "print('ran')", "--no-network")
+    assert proc.returncode == 3 and "ran" not in proc.stdout
+    assert "rootful podman" in proc.stderr and "--backend bwrap" in proc.stderr
