@@ -50,8 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--dry-run", action="store_true", help="print the plan as JSON and run nothing")
     run.add_argument("--no-mask", action="store_true",
                      help="show the agent the workspace's credential files and secrets as they are")
-    run.add_argument("--backend", choices=["bwrap", "podman"], default="bwrap",
-                     help="bwrap (default) or podman: the hardened container, rootful, [container] image or rootfs")
+    run.add_argument("--backend", choices=["bwrap", "podman", "gvisor"], default="bwrap",
+                     help="bwrap (default); podman: the hardened container (rootful, [container] image or rootfs); "
+                     "gvisor: the same container on gVisor's runsc")
     run.add_argument("--overlay", action="store_true",
                      help="every write lands in a layer a person reviews (`ringfence changes`, `apply`, `discard`)")
     run.add_argument("--layer", metavar="NAME", help="the layer's name (default: default); implies --overlay")

@@ -47,11 +47,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         policy = apply(policy, sandbox_rules(policy, cwd=os.getcwd(), home=home_of_invoker()))
     backend = getattr(args, "backend", None) or "bwrap"
-    if backend not in ("bwrap", "podman"):
-        raise UsageError(f"unknown backend {backend!r}", hint="use --backend bwrap or --backend podman")
-    if backend == "podman":
+    if backend not in ("bwrap", "podman", "gvisor"):
+        raise UsageError(f"unknown backend {backend!r}", hint="use --backend bwrap, podman or gvisor")
+    if backend in ("podman", "gvisor"):
         if getattr(args, "overlay", False) or getattr(args, "layer", None):
-            raise UsageError("--overlay works with the bwrap backend only, for now", hint="drop --backend podman")
+            raise UsageError("--overlay works with the bwrap backend only, for now", hint=f"drop --backend {backend}")
         if os.geteuid() != 0:
             from ringfence.errors import SandboxError
 
@@ -80,12 +80,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         masks = scanning.result()
         plan = runner.make_plan(policy, command, who=who, cwd=cwd, env=dict(os.environ), egress=view, masks=masks,
                                 view=host)
-        if backend == "podman":
+        if backend in ("podman", "gvisor"):
             import json
 
-            from ringfence.sandbox.podman import plan_podman
+            from ringfence.sandbox.podman import RUNTIME, plan_podman
 
-            print(json.dumps(plan_podman(policy, plan, command, runtime="$RUNTIME", cwd=cwd).to_json(), indent=2))
+            container = plan_podman(policy, plan, command, runtime="$RUNTIME", cwd=cwd,
+                                    oci_runtime="runsc" if backend == "gvisor" else RUNTIME)
+            print(json.dumps(container.to_json(), indent=2))
             return ExitCode.OK
         return _print_plan(plan, policy, _layer(args, policy))
     layer = _layer(args, policy)
@@ -146,8 +148,9 @@ def cmd_run(args: argparse.Namespace) -> int:
                 return proxy
 
             try:
-                if backend == "podman":
-                    status = runner.execute_podman(plan, policy, command, cwd=cwd, run_id=run_id, namespace=namespace,
+                if backend in ("podman", "gvisor"):
+                    status = runner.execute_podman(plan, policy, command, cwd=cwd, gvisor=backend == "gvisor",
+                                                   run_id=run_id, namespace=namespace,
                                                    start_proxy=start if plan.proxy_port else None)
                 else:
                     status = runner.execute(

@@ -51,7 +51,8 @@ class ContainerPlan:
         return [*self.options, *network, "--security-opt", f"seccomp={seccomp_file}", *self.target, *self.command]
 
     def to_json(self) -> dict[str, Any]:
-        return {"backend": "podman", "argv": self.argv(None, "$RUNTIME/seccomp.json"), "env": sorted(self.env),
+        backend = "gvisor" if "runsc" in " ".join(self.options[:3]) else "podman"
+        return {"backend": backend, "argv": self.argv(None, "$RUNTIME/seccomp.json"), "env": sorted(self.env),
                 "notes": list(self.notes)}
 
 
@@ -59,27 +60,42 @@ def _inside(path: str, roots: list[str]) -> bool:
     return any(path == root or path.startswith(root.rstrip("/") + "/") for root in roots)
 
 
-def plan_podman(policy: Policy, plan: SandboxPlan, command: list[str], *, runtime: str, cwd: str) -> ContainerPlan:
+# gVisor's sentry and gofer are host processes and threads in the container's pids cgroup (on
+# the ptrace platform, every task of the agent has a host stub too): a limit of 64 starves the
+# sandbox before it boots. The agent's own processes stay limited by RLIMIT_NPROC = pids.
+_GVISOR_PIDS = 1024
+GVISOR_FLAGS = (
+    # ptrace: the platform that works without KVM; network=host: gVisor's sockets are the host
+    # kernel's, in ringfence's namespace (loopback and the proxy's listener, nothing else);
+    # oci-seccomp: gVisor applies the container's seccomp profile inside the sandbox as well
+    "--runtime-flag", "platform=ptrace", "--runtime-flag", "network=host", "--runtime-flag", "oci-seccomp",
+)
+
+
+def plan_podman(policy: Policy, plan: SandboxPlan, command: list[str], *, runtime: str, cwd: str,
+                oci_runtime: str = RUNTIME) -> ContainerPlan:
     """The container for ``command``, from the bubblewrap plan of the same run; ``runtime``
     is the run's private folder (bind sources for masks, copies and the empty file)."""
     from ringfence.errors import SandboxError
     from ringfence.sandbox.bwrap import EMPTY_FILE_NAME, copy_name
 
     container = policy.container
+    gvisor = os.path.basename(oci_runtime) == "runsc"
     if not (container.image or container.rootfs):
         raise SandboxError("the podman backend needs a root file system for the container",
                            hint='set [container] image = "..." (present locally: nothing is pulled) '
                            'or rootfs = "/path/to/rootfs"')
     roots = sorted({m.dest for m in plan.mounts if m.kind is MountKind.BIND})
     argv = [
-        "podman", "--runtime", RUNTIME, "run", "--rm", "--interactive",
+        "podman", "--runtime", oci_runtime, *(GVISOR_FLAGS if gvisor else ()),
+        "run", "--rm", "--interactive",
         "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
         "--read-only", "--read-only-tmpfs=false",
         "--tmpfs", f"/tmp:rw,noexec,nosuid,nodev,size={policy.sandbox.tmp_size}",
         "--tmpfs", f"{container.home}:rw,noexec,nosuid,nodev,size={container.home_size},mode=1777",
         "--tmpfs", "/run:rw,noexec,nosuid,nodev,size=16m",
         "--memory", str(container.memory), "--memory-swap", str(container.memory),
-        "--cpus", f"{container.cpus:g}", "--pids-limit", str(container.pids),
+        "--cpus", f"{container.cpus:g}", "--pids-limit", str(container.pids + (_GVISOR_PIDS if gvisor else 0)),
         "--user", f"{plan.uid}:{plan.gid}", "--ipc", "private",
         "--ulimit", "nofile={}:{}".format(*_limit("nofile")),
         "--ulimit", f"nproc={min(container.pids, _limit('nproc')[1])}",

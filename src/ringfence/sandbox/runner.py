@@ -720,6 +720,7 @@ def execute_podman(
     command: list[str],
     *,
     cwd: str,
+    gvisor: bool = False,
     run_id: str,
     namespace: Namespace,
     start_proxy: ProxyStarter | None,
@@ -737,6 +738,10 @@ def execute_podman(
         podman = shutil.which("podman")
         if podman is None:
             raise SandboxError("podman is not installed", hint="sudo apt-get install podman runc")
+        oci_runtime = shutil.which("runsc" if gvisor else "runc")
+        if oci_runtime is None:
+            raise SandboxError(f"{'runsc (gVisor)' if gvisor else 'runc'} is not installed",
+                               hint=f"sudo apt-get install {'runsc' if gvisor else 'runc'}")
         runtime = _prepare_runtime(plan, run_id)
     except BaseException:
         namespace.abandon()
@@ -744,7 +749,7 @@ def execute_podman(
     proxy: ProxyHandle | None = None
     pid = -1
     try:
-        container = plan_podman(policy, plan, command, runtime=runtime.folder, cwd=cwd)
+        container = plan_podman(policy, plan, command, runtime=runtime.folder, cwd=cwd, oci_runtime=oci_runtime)
         seccomp_file = os.path.join(runtime.folder, "seccomp.json")
         with open(os.open(seccomp_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444), "w") as fh:
             json.dump(profile(policy, os.uname().machine.replace("arm64", "aarch64")), fh)
