@@ -125,9 +125,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Print (or --out) what the merged policy compiles to. seccomp: a Docker/OCI seccomp "
         "profile, for `podman|docker run --security-opt seccomp=FILE`. compose: --out DIR gets compose.yaml "
         "(the hardened agent service and the proxy service on an internal network), the proxy's policy and "
-        "the seccomp profile.",
+        "the seccomp profile. kubernetes: the proxy (Deployment, Service, its policy in a ConfigMap), "
+        "NetworkPolicies, and the agent as an agent-sandbox SandboxTemplate and a plain Deployment.",
     )
-    export.add_argument("format", choices=["seccomp", "compose"], help="what to emit")
+    export.add_argument("format", choices=["seccomp", "compose", "kubernetes"], help="what to emit")
+    export.add_argument("--namespace", default="ringfence", help="kubernetes: the namespace (default: ringfence)")
     _policy_flags(export)
     export.add_argument("--arch", default=None, help="seccomp: x86_64 or aarch64 (default: this machine)")
     export.add_argument("--out", metavar="PATH",

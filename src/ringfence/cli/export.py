@@ -34,6 +34,18 @@ def cmd_export(args: argparse.Namespace) -> int:
         print(f"ringfence: `docker compose -f {written[-1]} up` (or podman compose) runs the agent behind the proxy",
               file=sys.stderr)
         return ExitCode.OK
+    if args.format == "kubernetes":
+        from ringfence.export.kubernetes import manifests, write
+
+        header = f"ringfence {__version__} Kubernetes manifests, from {sources}"
+        objects, create_secret = manifests(policy, header, namespace=args.namespace)
+        text = write(objects, header, create_secret, args.out)
+        if args.out:
+            print(f"ringfence: wrote {args.out} ({len(objects)} objects); create the Secret first: {create_secret}",
+                  file=sys.stderr)
+        else:
+            sys.stdout.write(text)
+        return ExitCode.OK
     header = f"ringfence {__version__} seccomp profile, from {sources}"
     text = json.dumps(profile(policy, arch, header), indent=2) + "\n"
     if args.out:
