@@ -34,6 +34,20 @@ def cmd_export(args: argparse.Namespace) -> int:
         print(f"ringfence: `docker compose -f {written[-1]} up` (or podman compose) runs the agent behind the proxy",
               file=sys.stderr)
         return ExitCode.OK
+    if args.format == "envoy":
+        import yaml
+
+        from ringfence.export.envoy import bootstrap
+
+        header = f"ringfence {__version__} Envoy bootstrap, from {sources}"
+        text = f"# {header}\n" + yaml.safe_dump(bootstrap(policy, header), sort_keys=False, default_flow_style=False)
+        if args.out:
+            from ringfence.cli.scan import _write
+
+            _write(args.out, text)
+        else:
+            sys.stdout.write(text)
+        return ExitCode.OK
     if args.format == "kubernetes":
         from ringfence.export.kubernetes import manifests, write
 
