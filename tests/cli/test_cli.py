@@ -164,6 +164,31 @@ def test_proxy_over_tcp(rf: Ringfence, origin: _Origin) -> None:
     assert _runs(rf) == [(run_id, 0)]
 
 
+def test_proxy_audit_as_json_lines_on_stdout(rf: Ringfence, origin: _Origin) -> None:
+    """For a cluster's log pipeline: every record a JSON line on stdout, no SQLite file."""
+    port = _free_port()
+    proxy = _StandaloneProxy(rf, f"tcp:127.0.0.1:{port}", "--allow-domain", "127.0.0.1", "--audit-stdout")
+    try:
+        proxy.wait_until_accepting(lambda: socket.create_connection(("127.0.0.1", port), timeout=5))
+        ok = _curl("-x", f"http://127.0.0.1:{port}", "-w", "\n%{http_code}", f"http://127.0.0.1:{origin.port}/hello?t=1")
+        assert ok.stdout.endswith("\n200"), ok.stderr
+        refused = _curl("-x", f"http://127.0.0.1:{port}", "-w", "\n%{http_code}", f"http://{BLOCKED}/")
+        assert refused.stdout.endswith("\n403")
+        proxy.proc.send_signal(signal.SIGTERM)
+        out, err = proxy.proc.communicate(timeout=30)
+    finally:
+        proxy.kill()
+    assert proxy.proc.returncode == 0, err
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert [line["event"] for line in lines] == ["run-start", "connection", "connection", "run-end"]
+    allowed, denied = lines[1], lines[2]
+    assert (allowed["host"], allowed["decision"], allowed["status"], allowed["path"]) == ("127.0.0.1", "allow", 200,
+                                                                                         "/hello")
+    assert (denied["host"], denied["decision"], denied["status"]) == (BLOCKED, "deny", 403)
+    assert lines[-1]["exit_status"] == 0 and "audit stdout" in err
+    assert not rf.audit.exists()
+
+
 def test_proxy_over_unix_socket(rf: Ringfence, origin: _Origin, state_dir: Path) -> None:
     path = state_dir / "proxy.sock"
 

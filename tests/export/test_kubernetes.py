@@ -127,6 +127,7 @@ def test_credentials_stay_in_the_proxy(objects: tuple[list[dict], str]) -> None:
     assert 'upstream_ca = ["/etc/ringfence/upstream-ca/ca-0.pem"]' in config["data"]["policy.toml"]
     assert config["data"]["ca-0.pem"].startswith("-----BEGIN CERTIFICATE-----")
     assert proxy["spec"]["replicas"] == 2 and container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert container["args"][-1] == "--audit-stdout"  # records go to the cluster's log pipeline
     assert "create secret generic ringfence-credentials" in create_secret and "--from-file=github=PATH" in create_secret
 
 

@@ -61,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     proxy = sub.add_parser("proxy", help="run the egress proxy on its own")
     _policy_flags(proxy)
     proxy.add_argument("--listen", required=True, metavar="unix:PATH|tcp:HOST:PORT")
+    proxy.add_argument("--audit-stdout", action="store_true",
+                       help="write the audit records as JSON lines on standard output instead of SQLite")
 
     log = sub.add_parser("log", help="show the latest audit records")
     log.add_argument("--denied", action="store_true", help="only refusals")

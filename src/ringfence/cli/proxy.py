@@ -30,12 +30,18 @@ def cmd_proxy(args: argparse.Namespace) -> int:
     config = ProxyConfig(rules=policy.network.rules(), run_id=run_id,
                          inspector=egress.inspector() if egress is not None else None,
                          tls=egress.tls() if egress is not None else None, gateway_port=port)
-    with AuditLog.open(policy.audit.path) as audit:
+    if getattr(args, "audit_stdout", False):
+        from ringfence.audit.jsonlines import JsonLinesAudit
+
+        sink: AuditLog | JsonLinesAudit = JsonLinesAudit(sys.stdout)
+    else:
+        sink = AuditLog.open(policy.audit.path)
+    with sink as audit:
         audit.start_run(run_id, f"ringfence proxy --listen {args.listen}", [str(s) for s in policy.sources])
         allowed = ", ".join(policy.network.allow) or "nothing"
 
         def ready() -> None:
-            print(f"ringfence proxy: listening on {args.listen}; allowing {allowed}; audit {policy.audit.path}",
+            print(f"ringfence proxy: listening on {args.listen}; allowing {allowed}; audit {audit.path}",
                   file=sys.stderr, flush=True)
 
         status = ExitCode.SETUP

@@ -5,7 +5,8 @@ Manifests (one YAML stream), all from the merged policy:
 - ``ConfigMap/ringfence-proxy-policy``: the proxy's policy (``ringfence.export.compose.
   proxy_policy``) and the CA files of ``upstream_ca``.
 - ``Deployment/ringfence-proxy`` (several replicas) and ``Service/ringfence-proxy``: the
-  proxy, the only holder of the credentials. They come from the ``Secret`` named
+  proxy, the only holder of the credentials, its audit records JSON lines on stdout
+  (``--audit-stdout``) for the cluster's log pipeline. They come from the ``Secret`` named
   ``ringfence-credentials``, which is referenced, never emitted (the header says how to
   create it): ``env:`` sources as environment variables of the proxy, ``file:`` sources as
   files mounted into it. No agent pod mounts it.
@@ -67,19 +68,18 @@ def manifests(policy: Policy, header: str, *, namespace: str = "ringfence",
         "name": "proxy",
         "image": container.proxy_image,
         "imagePullPolicy": "IfNotPresent",
-        "args": ["ringfence", "proxy", "--policy", "/etc/ringfence/policy.toml", "--listen", f"tcp:0.0.0.0:{PROXY_PORT}"],
+        "args": ["ringfence", "proxy", "--policy", "/etc/ringfence/policy.toml", "--listen", f"tcp:0.0.0.0:{PROXY_PORT}",
+                 "--audit-stdout"],
         "ports": [{"name": "proxy", "containerPort": PROXY_PORT, "protocol": "TCP"}],
         "securityContext": _container_security(),
         "resources": {"limits": {"memory": "512Mi", "cpu": "1"}, "requests": {"memory": "128Mi", "cpu": "100m"}},
         "volumeMounts": [
             {"name": "policy", "mountPath": "/etc/ringfence/policy.toml", "subPath": "policy.toml", "readOnly": True},
-            {"name": "audit", "mountPath": "/var/lib/ringfence"},
             {"name": "tmp", "mountPath": "/tmp"},
         ],
     }
     volumes: list[dict[str, Any]] = [
         {"name": "policy", "configMap": {"name": "ringfence-proxy-policy"}},
-        {"name": "audit", "emptyDir": {"sizeLimit": "1Gi"}},
         {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
     ]
     if ca_files:
