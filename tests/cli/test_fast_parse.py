@@ -13,6 +13,8 @@ SAME = [
     ["run", "--allow-domain", "a.com", "--allow-domain=b.com", "--no-network", "--dry-run", "--", "true"],
     ["run", "--allow-write", "out", "--deny-read", "~/.x", "--user", "bob", "--", "ls", "--", "-l"],
     ["run", "--policy=p.toml", "--", "--weird-command-name"],
+    ["run", "--no-mask", "--overlay", "--layer", "review", "--backend", "gvisor", "--", "true"],
+    ["run", "--backend=podman", "--user", "bob", "--", "claude"],
 ]
 
 
