@@ -150,3 +150,26 @@ def test_the_agent_user_defaults_to_the_workspace_owner_and_never_root(project: 
     owner = (project / "ws").stat()
     agent = yaml.safe_load((project / "out" / "compose.yaml").read_text())["services"]["agent"]
     assert agent["user"] == f"{owner.st_uid}:{owner.st_gid}"
+
+
+@pytest.mark.parametrize("engine", ["docker", "podman"])
+def test_the_run_script(project: Path, engine: str) -> None:
+    policy = _load(project / "ringfence.toml")
+    written = write_bundle(policy, str(project / "out"), "a header", "x86_64", engine=engine)  # type: ignore[arg-type]
+    script = Path(written[-1])
+    assert script.name == "run.sh"
+    text = script.read_text()
+    assert subprocess.run(["sh", "-n", str(script)]).returncode == 0  # the shell accepts it
+    assert f"{engine} network create --internal ringfence-sandbox" in text
+    assert "not-a-real-token" not in text and "--env ANTHROPIC_API_KEY \\\n" in text  # by name only
+    kind, gaps = lint_text(text)
+    assert kind == "docker" and [g.rule for g in gaps if g.severity == "error"] == []
+    import shlex
+
+    agent = shlex.split(text.split("network connect ringfence-sandbox ringfence-proxy\n")[1].replace("\\\n", " "))
+    joined = " ".join(agent)
+    for flag in ("--cap-drop ALL", "--security-opt no-new-privileges", "--read-only", "--network ringfence-sandbox",
+                 "--user 1000:1000", "--pids-limit 128", "--ipc private", "--pull never",
+                 "--env HTTPS_PROXY=http://ringfence-proxy:3128"):
+        assert flag in joined, flag
+    assert agent[-2:] == ["agent:1", "$@"]

@@ -127,11 +127,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="Print (or --out) what the merged policy compiles to. seccomp: a Docker/OCI seccomp "
         "profile, for `podman|docker run --security-opt seccomp=FILE`. compose: --out DIR gets compose.yaml "
         "(the hardened agent service and the proxy service on an internal network), the proxy's policy and "
-        "the seccomp profile. kubernetes: the proxy (Deployment, Service, its policy in a ConfigMap), "
+        "the seccomp profile. docker, podman: the same with run.sh (engine commands) instead of compose.yaml. "
+        "kubernetes: the proxy (Deployment, Service, its policy in a ConfigMap), "
         "NetworkPolicies, and the agent as an agent-sandbox SandboxTemplate and a plain Deployment. envoy: an "
         "Envoy bootstrap with the allowlist and credential_injector filters.",
     )
-    export.add_argument("format", choices=["seccomp", "compose", "kubernetes", "envoy"], help="what to emit")
+    export.add_argument("format", choices=["seccomp", "compose", "docker", "podman", "kubernetes", "envoy"],
+                        help="what to emit")
     export.add_argument("--namespace", default="ringfence", help="kubernetes: the namespace (default: ringfence)")
     _policy_flags(export)
     export.add_argument("--arch", default=None, help="seccomp: x86_64 or aarch64 (default: this machine)")

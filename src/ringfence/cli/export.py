@@ -22,17 +22,19 @@ def cmd_export(args: argparse.Namespace) -> int:
     policy = policy_from_args(args)
     sources = ", ".join(str(s) for s in policy.sources) or "the built-in defaults"
     arch = args.arch or _machine()
-    if args.format == "compose":
+    if args.format in ("compose", "docker", "podman"):
         from ringfence.errors import UsageError
         from ringfence.export.compose import write_bundle
 
         if not args.out:
-            raise UsageError("export compose writes three files", hint="pass --out DIR")
-        written = write_bundle(policy, args.out, f"ringfence {__version__} compose bundle, from {sources}", arch)
+            raise UsageError(f"export {args.format} writes three files", hint="pass --out DIR")
+        header = f"ringfence {__version__} {args.format} bundle, from {sources}"
+        written = write_bundle(policy, args.out, header, arch, engine=args.format)
         for path in written:
             print(path)
-        print(f"ringfence: `docker compose -f {written[-1]} up` (or podman compose) runs the agent behind the proxy",
-              file=sys.stderr)
+        how = (f"`docker compose -f {written[-1]} up` (or podman compose)" if args.format == "compose"
+               else f"`sh {written[-1]} [CMD...]`")
+        print(f"ringfence: {how} runs the agent behind the proxy", file=sys.stderr)
         return ExitCode.OK
     if args.format == "envoy":
         import yaml

@@ -8,8 +8,9 @@ Three files, all from the merged policy:
   tmpfs for ``/tmp`` and the home, memory/CPU/process limits, a non-root user, private IPC,
   the workspace read-only unless the policy makes it writable) on the ``sandbox`` network,
   which is ``internal`` (no gateway: nothing leaves it but through the proxy); the ``proxy``
-  service (``ringfence proxy``) on ``sandbox`` and ``egress``, holding the credentials, its
-  audit log in a volume. The agent's proxy variables point at ``http://proxy:3128``.
+  service (``ringfence proxy``, non-root) on ``sandbox`` and ``egress``, holding the
+  credentials; its audit records go to its standard output (``--audit-stdout``), which the
+  engine's logs keep. The agent's proxy variables point at ``http://proxy:3128``.
 - ``ringfence-proxy.toml``: the proxy's policy: the network rules, credentials, gateways and
   request rules of the merged policy, with paths as the proxy's container sees them.
   ``env:`` credentials are passed to the proxy service by name (never by value); ``file:``
@@ -130,7 +131,7 @@ def _owner(path: str) -> str:
 
 
 def compose(policy: Policy, header: str, *, seccomp_file: str, proxy_policy_file: str,
-            proxy_mounts: list[tuple[str, str]], proxy_env: list[str]) -> dict[str, Any]:
+            proxy_mounts: list[tuple[str, str]], proxy_env: list[str], proxy_host: str = "proxy") -> dict[str, Any]:
     """The compose document (a dict, for YAML)."""
     container = policy.container
     if not container.image:
@@ -140,7 +141,7 @@ def compose(policy: Policy, header: str, *, seccomp_file: str, proxy_policy_file
                          hint='set [container] proxy_image = "..." (an image with ringfence installed)')
     workspace = policy.sandbox.workspace
     writable = any(workspace == p or workspace.startswith(p.rstrip("/") + "/") for p in policy.filesystem.allow_write)
-    proxy_url = f"http://proxy:{PROXY_PORT}"
+    proxy_url = f"http://{proxy_host}:{PROXY_PORT}"
     proxy_env_vars = {name: proxy_url for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")}
     hardening: dict[str, Any] = {
         "read_only": True,
@@ -168,15 +169,15 @@ def compose(policy: Policy, header: str, *, seccomp_file: str, proxy_policy_file
     proxy: dict[str, Any] = {
         "image": container.proxy_image,
         "pull_policy": "never",
+        "user": "65532:65532",
         "command": ["ringfence", "proxy", "--policy", "/etc/ringfence/policy.toml",
-                    "--listen", f"tcp:0.0.0.0:{PROXY_PORT}"],
+                    "--listen", f"tcp:0.0.0.0:{PROXY_PORT}", "--audit-stdout"],  # the engine's logs keep them
         **hardening,
         "mem_limit": 512 << 20,
         "pids_limit": 256,
         "tmpfs": ["/tmp:rw,noexec,nosuid,size=64m"],
         "volumes": [f"{proxy_policy_file}:/etc/ringfence/policy.toml:ro",
-                    *(f"{host}:{inside}:ro" for host, inside in proxy_mounts),
-                    "ringfence-audit:/var/lib/ringfence"],
+                    *(f"{host}:{inside}:ro" for host, inside in proxy_mounts)],
         "networks": ["sandbox", "egress"],
     }
     if proxy_env:
@@ -185,14 +186,14 @@ def compose(policy: Policy, header: str, *, seccomp_file: str, proxy_policy_file
         "name": "ringfence",
         "services": {"agent": agent, "proxy": proxy},
         "networks": {"sandbox": {"internal": True}, "egress": {}},
-        "volumes": {"ringfence-audit": {}},
         "x-ringfence": header,
     }
 
 
-def write_bundle(policy: Policy, folder: str, header: str, arch: str) -> list[str]:
-    """compose.yaml, ringfence-proxy.toml and ringfence-seccomp.json in ``folder`` (made if
-    missing; each file written beside and renamed). Returns their paths."""
+def write_bundle(policy: Policy, folder: str, header: str, arch: str, engine: str = "compose") -> list[str]:
+    """compose.yaml (or, for ``engine`` docker or podman, run.sh), ringfence-proxy.toml and
+    ringfence-seccomp.json in ``folder`` (made if missing; each file written beside and
+    renamed). Returns their paths."""
     import yaml
 
     from ringfence.export.seccomp import profile
@@ -206,8 +207,12 @@ def write_bundle(policy: Policy, folder: str, header: str, arch: str) -> list[st
     }
     document = compose(policy, header, seccomp_file=os.path.join(folder, "ringfence-seccomp.json"),
                        proxy_policy_file=os.path.join(folder, "ringfence-proxy.toml"),
-                       proxy_mounts=mounts, proxy_env=env)
-    files["compose.yaml"] = f"# {header}\n" + yaml.safe_dump(document, sort_keys=False, default_flow_style=False)
+                       proxy_mounts=mounts, proxy_env=env,
+                       proxy_host="proxy" if engine == "compose" else "ringfence-proxy")
+    if engine == "compose":
+        files["compose.yaml"] = f"# {header}\n" + yaml.safe_dump(document, sort_keys=False, default_flow_style=False)
+    else:
+        files["run.sh"] = run_script(document, engine, header)
     written = []
     for name, text in files.items():
         path = os.path.join(folder, name)
@@ -228,3 +233,62 @@ def _write(path: str, text: str) -> None:
     except BaseException:
         os.unlink(temporary)
         raise
+
+
+def run_script(document: dict[str, Any], engine: str, header: str) -> str:
+    """The compose document as a POSIX shell script of ``docker``/``podman`` commands: the
+    internal network, the proxy container (stopped when the agent ends), then the agent in the
+    foreground with the script's arguments as its command."""
+    import shlex
+
+    agent, proxy = document["services"]["agent"], document["services"]["proxy"]
+    q = shlex.quote
+
+    def hardening(service: dict[str, Any]) -> list[str]:
+        flags = ["--cap-drop", "ALL", "--read-only", "--ipc", service["ipc"]]
+        for option in service["security_opt"]:
+            flags += ["--security-opt", option.replace("no-new-privileges:true", "no-new-privileges")]
+        flags += ["--memory", str(service["mem_limit"]), "--pids-limit", str(service["pids_limit"])]
+        if "cpus" in service:
+            flags += ["--cpus", f"{service['cpus']:g}"]
+        for spec in service["tmpfs"]:
+            flags += ["--tmpfs", spec]
+        for spec in service["volumes"]:
+            flags += ["--volume", spec]
+        return flags
+
+    def lines_of(flags: list[str]) -> str:
+        """``--flag value`` pairs on lines of their own, for a person reading the script."""
+        out, words = [], [q(a) for a in flags]
+        while words:
+            take = 2 if len(words) > 1 and words[0].startswith("--") and not words[1].startswith("--") else 1
+            out.append(" ".join(words[:take]))
+            words = words[take:]
+        return " \\\n  ".join(out)
+
+    proxy_flags = ["run", "--detach", "--rm", "--name", "ringfence-proxy", "--pull", "never",
+                   "--network", "ringfence-egress", "--user", proxy["user"], *hardening(proxy)]
+    for name in proxy.get("environment", []):
+        proxy_flags += ["--env", name]  # by name: the value comes from this shell, never this file
+    agent_flags = ["run", "--rm", "--interactive", "--name", "ringfence-agent", "--pull", "never",
+                   "--network", "ringfence-sandbox", "--user", agent["user"], "--workdir", agent["working_dir"],
+                   *hardening(agent)]
+    for name, value in agent["environment"].items():
+        agent_flags += ["--env", f"{name}={value}"]
+    e = q(engine)
+    command = " ".join(q(a) for a in proxy["command"])
+    lines = [
+        "#!/bin/sh",
+        f"# {header}",
+        "# The agent runs on an internal network (no gateway) whose only other member is ringfence's",
+        "# proxy; the proxy alone reaches the outside and holds the credentials (its audit records:",
+        f"# `{engine} logs ringfence-proxy`). Usage: sh run.sh [CMD...]",
+        "set -eu",
+        f"{e} network inspect ringfence-sandbox >/dev/null 2>&1 || {e} network create --internal ringfence-sandbox",
+        f"{e} network inspect ringfence-egress >/dev/null 2>&1 || {e} network create ringfence-egress",
+        f"{e} {lines_of(proxy_flags)} \\\n  {q(proxy['image'])} {command} >/dev/null",
+        f"trap '{e} stop ringfence-proxy >/dev/null 2>&1 || true' EXIT",
+        f"{e} network connect ringfence-sandbox ringfence-proxy",
+        f"{e} {lines_of(agent_flags)} \\\n  {q(agent['image'])} \"$@\"",
+    ]
+    return "\n".join(lines) + "\n"

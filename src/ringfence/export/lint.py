@@ -173,9 +173,10 @@ def lint_file(path: str) -> tuple[str, list[Gap]]:
 def lint_text(text: str, name: str = "<text>") -> tuple[str, list[Gap]]:
     commands = _run_commands(text)
     if commands:
+        internal = _internal_networks(text)
         gaps: list[Gap] = []
         for line, argv in commands:
-            gaps += lint_docker(argv, f"line {line}")
+            gaps += lint_docker(argv, f"line {line}", internal)
         return "docker", gaps
     documents = _yaml(text, name)
     if any(isinstance(d, dict) and isinstance(d.get("services"), dict) for d in documents):
@@ -228,6 +229,24 @@ def _run_commands(text: str) -> list[tuple[int, list[str]]]:
     return out
 
 
+def _internal_networks(text: str) -> frozenset[str]:
+    """Networks the same script creates with ``network create --internal`` (no gateway)."""
+    import shlex
+
+    names = set()
+    for line in text.replace("\\\n", " ").splitlines():
+        try:
+            words = shlex.split(line, comments=True)
+        except ValueError:
+            continue
+        for at in range(len(words) - 2):
+            if words[at] == "network" and words[at + 1] == "create" and "--internal" in words[at + 2:]:
+                rest = [w for w in words[at + 2:] if not w.startswith("-")]
+                if rest:
+                    names.add(rest[0])
+    return frozenset(names)
+
+
 _VALUE_FLAGS = {
     "--cap-drop", "--cap-add", "--security-opt", "--network", "--net", "--memory", "-m", "--cpus", "--pids-limit",
     "--user", "-u", "--volume", "-v", "--mount", "--tmpfs", "--ipc", "--pid", "--uts", "--userns", "--device",
@@ -258,9 +277,11 @@ def _docker_options(argv: list[str]) -> dict[str, list[str]]:
     return opts
 
 
-def lint_docker(argv: list[str], where: str) -> list[Gap]:
+def lint_docker(argv: list[str], where: str, internal: frozenset[str] = frozenset()) -> list[Gap]:
     opts = _docker_options(argv)
     gaps: list[Gap] = []
+    if _is_proxy(argv):
+        return gaps  # ringfence's own proxy has a network by design
     drop = {c.upper().removeprefix("CAP_") for v in opts.get("--cap-drop", []) for c in v.split(",")}
     if "ALL" not in drop:
         gaps.append(_gap("RF-LINT-CAPS", where, 0))
@@ -283,7 +304,7 @@ def lint_docker(argv: list[str], where: str) -> list[Gap]:
     network = (opts.get("--network") or [""])[-1]
     if network == "host":
         gaps.append(_gap("RF-LINT-HOST-NS", where, 0, "--network host"))
-    elif network != "none":
+    elif network != "none" and network not in internal:  # an internal network has no gateway: the proxy's pattern
         gaps.append(_gap("RF-LINT-NETWORK", where, 0, f"--network {network}" if network else "the default bridge"))
     for flag in ("--pid", "--ipc", "--uts", "--userns"):
         if (opts.get(flag) or [""])[-1] == "host":
@@ -309,6 +330,11 @@ def lint_docker(argv: list[str], where: str) -> list[Gap]:
     if opts.get("--device"):
         gaps.append(_gap("RF-LINT-DEVICE", where, 0, ", ".join(opts["--device"])))
     return gaps
+
+
+def _is_proxy(argv: list[str]) -> bool:
+    """A container running ``ringfence proxy`` (the command after the image)."""
+    return any(argv[at] == "ringfence" and argv[at + 1] == "proxy" for at in range(len(argv) - 1))
 
 
 def _docker_mounts(opts: dict[str, list[str]]) -> list[tuple[str, str, bool]]:
