@@ -44,9 +44,9 @@ def cmd_export(args: argparse.Namespace) -> int:
         header = f"ringfence {__version__} Envoy bootstrap, from {sources}"
         text = f"# {header}\n" + yaml.safe_dump(bootstrap(policy, header), sort_keys=False, default_flow_style=False)
         if args.out:
-            from ringfence.cli.scan import _write
+            from ringfence._files import write_atomic
 
-            _write(args.out, text)
+            write_atomic(args.out, text)
         else:
             sys.stdout.write(text)
         return ExitCode.OK
@@ -65,9 +65,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     header = f"ringfence {__version__} seccomp profile, from {sources}"
     text = json.dumps(profile(policy, arch, header), indent=2) + "\n"
     if args.out:
-        from ringfence.cli.scan import _write
+        from ringfence._files import write_atomic
 
-        _write(args.out, text)
+        write_atomic(args.out, text)
         print(f"ringfence: wrote {args.out} ({arch}); use it with "
               f"`podman run --security-opt seccomp={args.out} ...`", file=sys.stderr)
     else:

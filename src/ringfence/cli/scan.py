@@ -29,26 +29,12 @@ def cmd_scan(args: argparse.Namespace) -> int:
     else:
         text = report.table(result)
     if args.out:
-        _write(args.out, text)
+        from ringfence._files import write_atomic
+
+        write_atomic(args.out, text)
     else:
         sys.stdout.write(text)
     return ExitCode.FINDINGS if result.findings else ExitCode.OK
-
-
-def _write(path: str, text: str) -> None:
-    """All or nothing: a report is written beside, then renamed over ``path``."""
-    import os
-    import tempfile
-
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, temporary = tempfile.mkstemp(prefix=".ringfence-scan-", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
 
 
 def cmd_copy(args: argparse.Namespace) -> int:

@@ -213,26 +213,14 @@ def write_bundle(policy: Policy, folder: str, header: str, arch: str, engine: st
         files["compose.yaml"] = f"# {header}\n" + yaml.safe_dump(document, sort_keys=False, default_flow_style=False)
     else:
         files["run.sh"] = run_script(document, engine, header)
+    from ringfence._files import write_atomic
+
     written = []
     for name, text in files.items():
         path = os.path.join(folder, name)
-        _write(path, text)
+        write_atomic(path, text)
         written.append(path)
     return written
-
-
-def _write(path: str, text: str) -> None:
-    import tempfile
-
-    fd, temporary = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".ringfence-")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
 
 
 def run_script(document: dict[str, Any], engine: str, header: str) -> str:

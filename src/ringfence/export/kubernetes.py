@@ -211,7 +211,7 @@ def write(objects: list[dict[str, Any]], header: str, create_secret: str, path: 
              f"#   {create_secret}", "# the agent's code arrives in its image or an init container: /workspace is empty"]
     text = "\n".join(lines) + "\n" + yaml.safe_dump_all(objects, sort_keys=False, default_flow_style=False)
     if path:
-        from ringfence.export.compose import _write
+        from ringfence._files import write_atomic
 
-        _write(os.path.abspath(path), text)
+        write_atomic(path, text)
     return text

@@ -33,6 +33,7 @@ import hashlib
 import os
 import stat
 
+from ringfence._files import write_atomic
 from ringfence._struct import record
 from ringfence.errors import ExitCode, RingfenceError
 
@@ -122,8 +123,8 @@ class Layer:
             if os.geteuid() == 0:
                 os.chown(self.upper, top.st_uid, top.st_gid)
             self._save_base(_identities(self.workspace))
-            _write_atomic(os.path.join(self.path, "meta.json"),
-                          json.dumps({"workspace": self.workspace, "name": self.name}).encode())
+            write_atomic(os.path.join(self.path, "meta.json"),
+                         json.dumps({"workspace": self.workspace, "name": self.name}).encode(), 0o600)
 
     def hide(self, paths: Iterable[str]) -> str:
         """A fresh layer of whiteouts for ``paths`` (absolute, inside the workspace), to sit
@@ -461,7 +462,7 @@ class Layer:
     def _save_base(self, base: dict[str, tuple[int, int, int]]) -> None:
         import marshal
 
-        _write_atomic(os.path.join(self.path, "base"), marshal.dumps(base))
+        write_atomic(os.path.join(self.path, "base"), marshal.dumps(base), 0o600)
 
 
 def list_layers(state_dir: str, workspace: str) -> list[str]:
@@ -703,21 +704,6 @@ def _own_like(path: str, info: os.stat_result, now: os.stat_result | None) -> No
         return
     owner = now if now is not None else info
     os.lchown(path, owner.st_uid, owner.st_gid)
-
-
-def _write_atomic(path: str, data: bytes) -> None:
-    import tempfile
-
-    fd, temporary = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
 
 
 def _remove_tree(path: str) -> None:
