@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 
 from ringfence.cli.common import policy_from_args
@@ -21,7 +20,9 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     policy = policy_from_args(args)
     sources = ", ".join(str(s) for s in policy.sources) or "the built-in defaults"
-    arch = args.arch or _machine()
+    from ringfence.export.seccomp import native_arch
+
+    arch = args.arch or native_arch()
     if args.format in ("compose", "docker", "podman"):
         from ringfence.errors import UsageError
         from ringfence.export.compose import write_bundle
@@ -73,11 +74,6 @@ def cmd_export(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(text)
     return ExitCode.OK
-
-
-def _machine() -> str:
-    machine = os.uname().machine
-    return {"amd64": "x86_64", "arm64": "aarch64"}.get(machine, machine)
 
 
 def cmd_lint(args: argparse.Namespace) -> int:

@@ -24,6 +24,7 @@ this profile is an allowlist, as Docker's own default is:
 from __future__ import annotations
 
 import errno
+import os
 
 from ringfence.export.syscalls import SYSCALLS
 from ringfence.sandbox import seccomp as bpf
@@ -46,6 +47,12 @@ _DOCKER_REFUSED = (
 _CONDITIONAL = ("socket", "clone", "unshare", "personality", "ioctl", "clone3")
 _ARCHES = {"x86_64": "SCMP_ARCH_X86_64", "aarch64": "SCMP_ARCH_AARCH64"}
 _LOW32 = 0xFFFFFFFF
+
+
+def native_arch() -> str:
+    """This machine's architecture, as ``profile`` names it."""
+    machine = os.uname().machine
+    return {"amd64": "x86_64", "arm64": "aarch64"}.get(machine, machine)
 
 
 def refused() -> list[str]:

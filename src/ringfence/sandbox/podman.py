@@ -121,6 +121,9 @@ def plan_podman(policy: Policy, plan: SandboxPlan, command: list[str], *, runtim
             argv += ["--mount", f"type=tmpfs,destination={mount.dest},tmpfs-size={mount.size or 4096}{read_only}"]
     env = dict(plan.env)
     env["HOME"] = container.home
+    # PATH goes by value (it is no secret, and podman's own process needs the host's PATH to
+    # find its tools); every other variable by name, its value in podman's environment
+    argv += ["--env", f"PATH={env.pop('PATH', '/usr/local/bin:/usr/bin:/bin')}"]
     for name in sorted(env):
         argv += ["--env", name]
     target = ("--rootfs", container.rootfs) if container.rootfs else ("--pull", "never", container.image)

@@ -731,7 +731,7 @@ def execute_podman(
     import json
     import shutil
 
-    from ringfence.export.seccomp import profile
+    from ringfence.export.seccomp import native_arch, profile
     from ringfence.sandbox.podman import plan_podman
 
     try:
@@ -752,16 +752,13 @@ def execute_podman(
         container = plan_podman(policy, plan, command, runtime=runtime.folder, cwd=cwd, oci_runtime=oci_runtime)
         seccomp_file = os.path.join(runtime.folder, "seccomp.json")
         with open(os.open(seccomp_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444), "w") as fh:
-            json.dump(profile(policy, os.uname().machine.replace("arm64", "aarch64")), fh)
+            json.dump(profile(policy, native_arch()), fh)
         runtime.copies.append(seccomp_file)
         listeners = namespace.ready()
         proxy = OnDemandProxy(start_proxy, namespace) if listeners and start_proxy is not None else None
         argv = container.argv(namespace.pid, seccomp_file)
         argv[0] = podman
-        # podman finds its own tools through the host's PATH; the agent's variables are passed
-        # by name (--env NAME) and take their values from podman's environment
         env = {**container.env, "PATH": os.environ.get("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin")}
-        argv.insert(argv.index("--env"), f"--env=PATH={container.env.get('PATH', '/usr/local/bin:/usr/bin:/bin')}")
         pid = os.posix_spawn(podman, argv, env, setsigmask=(), setpgroup=0)
         return _wait_podman(pid, proxy)
     except BaseException:
