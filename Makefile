@@ -6,7 +6,7 @@ PY     := $(VENV)/bin/python
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # the container tests' own: podman with runc and gVisor's runsc (run --backend podman|gvisor,
 # the exported seccomp profile); debootstrap makes their root file system once
-TEST_APT_PACKAGES := podman runc runsc debootstrap
+TEST_APT_PACKAGES := podman runc runsc uidmap debootstrap
 APT_PACKAGES := bubblewrap curl git iproute2 procps util-linux python3 python3-venv gcc libc6-dev python3-requests python3-httpx openssl
 
 .PHONY: demo test setup system-packages venv clients lint typecheck bench clean

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Ringfence
+from tests.support.fixtures import ROOTFS
 from tests.support.origin import Origin
 
 SECRET = "Zq8" + "rT2vLw9XkP4s"
@@ -147,10 +148,51 @@ def test_without_a_root_file_system_nothing_runs(rf: Ringfence, container_rootfs
     assert "[container] image" in proc.stderr
 
 
-@pytest.mark.boundary
-def test_rootless_podman_is_refused_not_degraded(rf: Ringfence) -> None:
+def _rootless(rf: Ringfence) -> Path:
     if os.getuid() == 0:
-        pytest.skip("as root the backend runs (the tests above)")
-    proc = _run(rf, "print('ran')", "--no-network")
-    assert proc.returncode == 3 and "ran" not in proc.stdout
-    assert "rootful podman" in proc.stderr and "--backend bwrap" in proc.stderr
+        pytest.skip("runs when ringfence itself is unprivileged (tests/run.sh's second phase)")
+    if shutil.which("podman") is None or not (ROOTFS / "usr/bin/python3").exists():
+        pytest.skip("needs podman and the root file system the root phase makes (tests/run.sh)")
+    rf.write_policy(f'[container]\nrootfs = "{ROOTFS}"\npids = 64\n')
+    (rf.workspace / ".env").write_text(f"DB_PASSWORD={SECRET}\n")
+    return ROOTFS
+
+
+@pytest.mark.boundary
+def test_rootless_podman_names_what_it_cannot_do_and_runs_only_when_allowed(rf: Ringfence) -> None:
+    _rootless(rf)
+    refused = _run(rf, "print('ran')", "--no-network")
+    assert refused.returncode == 3 and "ran" not in refused.stdout
+    for gap in ("non-root user", "memory limit", "CPU limit", "pids limit"):
+        assert gap in refused.stderr, gap
+    assert "--allow-degraded" in refused.stderr
+    gvisor = subprocess.run(rf.run_args("--backend", "gvisor", "--allow-degraded", "--no-network") + ["--", "true"],
+                            capture_output=True, text=True, timeout=60, cwd=rf.workspace)
+    assert gvisor.returncode == 3 and "rootful podman" in gvisor.stderr
+
+
+@pytest.mark.boundary
+def test_rootless_podman_with_allow_degraded(rf: Ringfence, http_origin: Origin) -> None:
+    _rootless(rf)
+    port = int(http_origin.url.rsplit(":", 1)[1].rstrip("/"))
+    code = PROBE.replace("print(json.dumps(out))", (
+        "import urllib.request\n"
+        f"out['origin'] = urllib.request.urlopen('http://127.0.0.1:{port}/').status\n"
+        "try:\n    urllib.request.urlopen('http://example.com/', timeout=5); out['other'] = 200\n"
+        "except Exception as exc: out['other'] = getattr(exc, 'code', str(exc))\n"
+        "s = socket.socket(); s.settimeout(3)\n"
+        f"try:\n    s.connect(('127.0.0.1', {port})); out['direct'] = 'connected'\n"
+        "except OSError as exc: out['direct'] = exc.strerror\n"
+        "print(json.dumps(out))\n"))
+    proc = _run(rf, code, "--allow-degraded", "--allow-domain", "127.0.0.1")
+    assert proc.returncode == 0, proc.stderr
+    named = [line for line in proc.stderr.splitlines() if line.startswith("ringfence: degraded")]
+    assert len(named) == 4 and any("memory limit" in line for line in named), proc.stderr
+    seen = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert seen["uid"] == 0 and seen["caps"] == "0000000000000000"  # podman's uid 0: ourselves, no capabilities
+    assert seen["env_file"] == "" and not seen["secret_in_env"] and seen["unix"] == "Operation not permitted"
+    assert seen["root"] in ("Read-only file system", "Permission denied") and seen["bashrc"] != "written"
+    assert (seen["origin"], seen["other"], seen["direct"]) == (200, 403, "Connection refused")
+    written = rf.workspace / "agent-output.txt"
+    assert written.read_text() == "the agent's work\n" and written.stat().st_uid == os.getuid()
+    assert SECRET in (rf.workspace / ".env").read_text() and SECRET not in proc.stdout + proc.stderr

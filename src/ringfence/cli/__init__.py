@@ -51,8 +51,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--no-mask", action="store_true",
                      help="show the agent the workspace's credential files and secrets as they are")
     run.add_argument("--backend", choices=["bwrap", "podman", "gvisor"], default="bwrap",
-                     help="bwrap (default); podman: the hardened container (rootful, [container] image or rootfs); "
+                     help="bwrap (default); podman: the hardened container ([container] image or rootfs; rootless needs --allow-degraded); "
                      "gvisor: the same container on gVisor's runsc")
+    run.add_argument("--allow-degraded", action="store_true",
+                     help="run even when the back-end cannot apply part of the policy (rootless podman: "
+                     "limits, a non-root user inside); each gap is named")
     run.add_argument("--overlay", action="store_true",
                      help="every write lands in a layer a person reviews (`ringfence changes`, `apply`, `discard`)")
     run.add_argument("--layer", metavar="NAME", help="the layer's name (default: default); implies --overlay")
@@ -192,7 +195,8 @@ _RUN_VALUE_FLAGS = {
     "--layer": "layer",
     "--backend": "backend",
 }
-_RUN_SWITCHES = {"--no-network": "no_network", "--dry-run": "dry_run", "--no-mask": "no_mask", "--overlay": "overlay"}
+_RUN_SWITCHES = {"--no-network": "no_network", "--dry-run": "dry_run", "--no-mask": "no_mask", "--overlay": "overlay",
+                 "--allow-degraded": "allow_degraded"}
 _REPEATED = {"allow_domain", "allow_write", "deny_read"}
 
 
@@ -202,6 +206,7 @@ def parse_run_fast(argv: list[str]) -> argparse.Namespace | None:
     values: dict[str, object] = {"cmd": "run", "policy": None, "workspace": None, "allow_domain": [],
                                  "allow_write": [], "deny_read": [], "no_network": False, "user": None,
                                  "dry_run": False, "no_mask": False, "overlay": False, "layer": None, "backend": "bwrap",
+                                 "allow_degraded": False,
                                  "command": []}
     i = 1
     while i < len(argv):

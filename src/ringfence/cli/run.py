@@ -53,11 +53,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         if getattr(args, "overlay", False) or getattr(args, "layer", None):
             raise UsageError("--overlay works with the bwrap backend only, for now", hint=f"drop --backend {backend}")
         if os.geteuid() != 0:
-            from ringfence.errors import SandboxError
-
-            raise SandboxError("the podman backend runs rootful podman: rootless podman ignores memory, CPU and "
-                               "process limits on this kind of host (cgroup v1), and ringfence does not drop a limit "
-                               "silently", hint="run as root (with --user for the agent), or use --backend bwrap")
+            _check_rootless(backend, policy, allow_degraded=bool(getattr(args, "allow_degraded", False)))
     absent = policy.workspace.mask and policy.workspace.credential_files == "absent"
     if absent and not (getattr(args, "overlay", False) or getattr(args, "layer", None)):
         raise UsageError('[workspace] credential_files = "absent" needs --overlay: a bind mount can hide a '
@@ -86,7 +82,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             from ringfence.sandbox.podman import RUNTIME, plan_podman
 
             container = plan_podman(policy, plan, command, runtime="$RUNTIME", cwd=cwd,
-                                    oci_runtime="runsc" if backend == "gvisor" else RUNTIME)
+                                    oci_runtime="runsc" if backend == "gvisor" else RUNTIME,
+                                    rootless=os.geteuid() != 0)
             print(json.dumps(container.to_json(), indent=2))
             return ExitCode.OK
         return _print_plan(plan, policy, _layer(args, policy))
@@ -112,9 +109,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         runner.block_signals()  # before the audit and proxy threads exist (see block_signals)
         # The namespace helper builds the sandbox's network while we open the log and plan.
         try:
+            userns_of = None
+            if backend == "podman" and os.geteuid() != 0:
+                from ringfence.sandbox.podman import pause_process
+
+                userns_of = pause_process()  # the network namespace must be podman's to join
             namespace = runner.start_namespace(
-            who, network=policy.network.enabled,
-            overlay=(layer.workspace, layer.upper, layer.work, hide) if layer is not None else None)
+                who, network=policy.network.enabled,
+                overlay=(layer.workspace, layer.upper, layer.work, hide) if layer is not None else None,
+                userns_of=userns_of)
         except BaseException:
             scanning.abandon()
             raise
@@ -168,6 +171,26 @@ def cmd_run(args: argparse.Namespace) -> int:
         if layer is not None:
             layer.unlock()
             _say_layer(layer)
+
+
+def _check_rootless(backend: str, policy: Policy, *, allow_degraded: bool) -> None:
+    """Rootless podman runs only with what it cannot do accepted (``--allow-degraded``) and
+    named; gVisor does not run rootless here."""
+    from ringfence.errors import SandboxError
+    from ringfence.sandbox.podman import rootless_gaps
+
+    if backend == "gvisor":
+        raise SandboxError("the gvisor backend needs rootful podman: runsc cannot set up its sandbox's cgroups "
+                           "rootless on this kind of host", hint="run as root (with --user for the agent), or use "
+                           "--backend podman --allow-degraded, or --backend bwrap")
+    gaps = rootless_gaps(policy)
+    if not allow_degraded:
+        raise SandboxError("rootless podman cannot give this run everything the policy asks: "
+                           + "; ".join(gaps) + "; ringfence does not drop a protection silently",
+                           hint="run as root (with --user for the agent), pass --allow-degraded to run without "
+                           "them (each is named), or use --backend bwrap")
+    for gap in gaps:
+        print(f"ringfence: degraded (--allow-degraded): {gap}", file=sys.stderr)
 
 
 def _layer(args: argparse.Namespace, policy: Policy) -> Layer | None:

@@ -67,6 +67,22 @@ def enter_user_and_net_namespace(extra: int = 0) -> None:
     map_identity(uid, gid)
 
 
+def enter_net_namespace_of(pid: int) -> None:
+    """Join the user namespace ``pid`` is in (rootless podman's: its pause process), then make
+    a network namespace there. That namespace belongs to podman's user namespace, so rootless
+    podman may join it (``--network ns:PATH``); one made in a user namespace of our own would
+    be out of its reach. We own that user namespace: joining it needs no privilege."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    fd = os.open(f"/proc/{pid}/ns/user", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        if libc.setns(fd, CLONE_NEWUSER) != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, f"setns into podman's user namespace: {os.strerror(err)}")
+    finally:
+        os.close(fd)
+    unshare(CLONE_NEWNET)
+
+
 def map_identity(uid: int, gid: int) -> None:
     """In a new user namespace: our own ids, and only those."""
     # user_namespaces(7): setgroups must be denied before an unprivileged gid_map write

@@ -16,8 +16,13 @@ flags around a root file system of its own (``[container] image`` or ``rootfs``)
 - the environment passed by name (``--env NAME``, values in podman's own environment): no
   value, placeholder or not, is ever in argv.
 
-Rootful only for now: rootless podman ignores memory, CPU and process limits on a cgroup v1
-host, and silently dropping a limit is not an option.
+Rootless podman works too, with what it cannot do named (``rootless_gaps``): the network
+namespace is then made inside podman's own user namespace (its pause process's), which is
+the only one rootless podman may join; the agent runs as uid 0 of that namespace, which is
+the invoking user on the host with every capability dropped (a ``--user`` of its own would
+map to a subordinate uid that cannot write the workspace); and on a cgroup v1 host (or v2
+without delegated controllers) memory, CPU and pids limits cannot be applied. A gap is an
+error unless the user passes ``--allow-degraded``, and then each is named.
 """
 
 from __future__ import annotations
@@ -43,7 +48,7 @@ class ContainerPlan:
     target: tuple[str, ...]  # ``--rootfs DIR`` or ``--pull never IMAGE``
     command: tuple[str, ...]
     env: dict[str, str]  # values for the --env NAME options: podman's own environment, never argv
-    notes: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()  # what this plan cannot do (rootless: ``rootless_gaps``)
 
     def argv(self, netns_pid: int | None, seccomp_file: str) -> list[str]:
         """The full command line; the namespace helper's pid and the profile's file are the run's."""
@@ -52,7 +57,7 @@ class ContainerPlan:
 
     def to_json(self) -> dict[str, Any]:
         backend = "gvisor" if "runsc" in " ".join(self.options[:3]) else "podman"
-        return {"backend": backend, "argv": self.argv(None, "$RUNTIME/seccomp.json"), "env": sorted(self.env),
+        return {"backend": backend, "rootless": "--user 0:0" in " ".join(self.options), "argv": self.argv(None, "$RUNTIME/seccomp.json"), "env": sorted(self.env),
                 "notes": list(self.notes)}
 
 
@@ -72,10 +77,79 @@ GVISOR_FLAGS = (
 )
 
 
+def rootless_gaps(policy: Policy, uid: int | None = None) -> list[str]:
+    """What rootless podman cannot do for this policy on this host, one sentence each."""
+    container = policy.container
+    controllers = _delegated_controllers(os.getuid() if uid is None else uid)
+    why = ("rootless podman cannot apply it on this host (cgroup v1, or cgroup v2 without the controller "
+           "delegated to your user)")
+    gaps = ["a non-root user inside the container: rootless, the agent runs as uid 0 of podman's user "
+            "namespace, which is your own uid on the host, with every capability dropped"]
+    if "memory" not in controllers:
+        gaps.append(f"the memory limit ([container] memory = {container.memory} bytes): {why}")
+    if "cpu" not in controllers:
+        gaps.append(f"the CPU limit ([container] cpus = {container.cpus:g}): {why}")
+    if "pids" not in controllers:
+        gaps.append(f"the pids limit ([container] pids = {container.pids}): {why}; RLIMIT_NPROC = "
+                    f"{container.pids} still caps the agent's processes")
+    return gaps
+
+
+def _delegated_controllers(uid: int) -> set[str]:
+    """The cgroup controllers rootless podman may use: none on cgroup v1; on v2, those
+    systemd delegates to the user's service (podman's own check, in short)."""
+    if not os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
+        return set()  # cgroup v1: rootless containers get no cgroup limits at all
+    path = f"/sys/fs/cgroup/user.slice/user-{uid}.slice/user@{uid}.service/cgroup.controllers"
+    try:
+        with open(path) as fh:
+            return set(fh.read().split())
+    except OSError:
+        return set()
+
+
+def pause_process() -> int:
+    """The pid of rootless podman's pause process, which holds podman's user namespace;
+    started (``podman unshare true``) when it is not running."""
+    import subprocess
+
+    from ringfence.errors import SandboxError
+
+    found = _find_pause()
+    if found is None:
+        try:
+            subprocess.run(["podman", "unshare", "true"], check=True, capture_output=True, timeout=60)
+        except (OSError, subprocess.SubprocessError) as exc:
+            detail = getattr(exc, "stderr", b"") or b""
+            raise SandboxError(f"cannot start rootless podman's user namespace: {detail.decode(errors='replace').strip() or exc}",
+                               hint="check `podman unshare true` and /etc/subuid, /etc/subgid for your user") from None
+        found = _find_pause()
+    if found is None:
+        raise SandboxError("cannot find rootless podman's pause process (its user namespace)",
+                           hint="run `podman system migrate`, then try again")
+    return found
+
+
+def _find_pause() -> int | None:
+    uid = os.getuid()
+    folders = [os.environ.get("XDG_RUNTIME_DIR", ""), f"/run/user/{uid}", f"/tmp/podman-run-{uid}"]
+    mine = os.readlink("/proc/self/ns/user")
+    for folder in filter(None, folders):
+        try:
+            with open(os.path.join(folder, "libpod/tmp/pause.pid")) as fh:
+                pid = int(fh.read().strip())
+            if os.stat(f"/proc/{pid}").st_uid == uid and os.readlink(f"/proc/{pid}/ns/user") != mine:
+                return pid
+        except (OSError, ValueError):
+            continue
+    return None
+
+
 def plan_podman(policy: Policy, plan: SandboxPlan, command: list[str], *, runtime: str, cwd: str,
-                oci_runtime: str = RUNTIME) -> ContainerPlan:
+                oci_runtime: str = RUNTIME, rootless: bool = False) -> ContainerPlan:
     """The container for ``command``, from the bubblewrap plan of the same run; ``runtime``
-    is the run's private folder (bind sources for masks, copies and the empty file)."""
+    is the run's private folder (bind sources for masks, copies and the empty file). Rootless,
+    what ``rootless_gaps`` names is left out, and listed in the plan's notes."""
     from ringfence.errors import SandboxError
     from ringfence.sandbox.bwrap import EMPTY_FILE_NAME, copy_name
 
@@ -86,6 +160,14 @@ def plan_podman(policy: Policy, plan: SandboxPlan, command: list[str], *, runtim
                            hint='set [container] image = "..." (present locally: nothing is pulled) '
                            'or rootfs = "/path/to/rootfs"')
     roots = sorted({m.dest for m in plan.mounts if m.kind is MountKind.BIND})
+    gaps = rootless_gaps(policy, plan.uid) if rootless else []
+    limits = [
+        *(["--memory", str(container.memory), "--memory-swap", str(container.memory)]
+          if not any("memory limit" in gap for gap in gaps) else []),
+        *(["--cpus", f"{container.cpus:g}"] if not any("CPU limit" in gap for gap in gaps) else []),
+        *(["--pids-limit", str(container.pids + (_GVISOR_PIDS if gvisor else 0))]
+          if not any("pids limit" in gap for gap in gaps) else []),
+    ]
     argv = [
         "podman", "--runtime", oci_runtime, *(GVISOR_FLAGS if gvisor else ()),
         "run", "--rm", "--interactive",
@@ -94,9 +176,8 @@ def plan_podman(policy: Policy, plan: SandboxPlan, command: list[str], *, runtim
         "--tmpfs", f"/tmp:rw,noexec,nosuid,nodev,size={policy.sandbox.tmp_size}",
         "--tmpfs", f"{container.home}:rw,noexec,nosuid,nodev,size={container.home_size},mode=1777",
         "--tmpfs", "/run:rw,noexec,nosuid,nodev,size=16m",
-        "--memory", str(container.memory), "--memory-swap", str(container.memory),
-        "--cpus", f"{container.cpus:g}", "--pids-limit", str(container.pids + (_GVISOR_PIDS if gvisor else 0)),
-        "--user", f"{plan.uid}:{plan.gid}", "--ipc", "private",
+        *limits,
+        "--user", "0:0" if rootless else f"{plan.uid}:{plan.gid}", "--ipc", "private",
         "--ulimit", "nofile={}:{}".format(*_limit("nofile")),
         "--ulimit", f"nproc={min(container.pids, _limit('nproc')[1])}",
         "--workdir", cwd if _inside(cwd, roots) else plan.workspace,
@@ -120,14 +201,15 @@ def plan_podman(policy: Policy, plan: SandboxPlan, command: list[str], *, runtim
             read_only = ",ro=true" if mount.kind is MountKind.EMPTY_DIR else ""
             argv += ["--mount", f"type=tmpfs,destination={mount.dest},tmpfs-size={mount.size or 4096}{read_only}"]
     env = dict(plan.env)
-    env["HOME"] = container.home
-    # PATH goes by value (it is no secret, and podman's own process needs the host's PATH to
-    # find its tools); every other variable by name, its value in podman's environment
-    argv += ["--env", f"PATH={env.pop('PATH', '/usr/local/bin:/usr/bin:/bin')}"]
+    env.pop("HOME", None)
+    # PATH and HOME go by value (no secrets, and podman's own process needs the host's: PATH
+    # to find its tools, HOME for rootless podman's storage); every other variable by name,
+    # its value in podman's environment
+    argv += ["--env", f"PATH={env.pop('PATH', '/usr/local/bin:/usr/bin:/bin')}", "--env", f"HOME={container.home}"]
     for name in sorted(env):
         argv += ["--env", name]
     target = ("--rootfs", container.rootfs) if container.rootfs else ("--pull", "never", container.image)
-    return ContainerPlan(tuple(argv), target, tuple(command), env)
+    return ContainerPlan(tuple(argv), target, tuple(command), env, tuple(gaps))
 
 
 def _limit(name: str) -> tuple[int, int]:

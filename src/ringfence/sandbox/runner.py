@@ -369,10 +369,12 @@ class Namespace:
 
 
 def start_namespace(who: Identity, *, network: bool,
-                    overlay: tuple[str, str, str, str | None] | None = None) -> Namespace:
+                    overlay: tuple[str, str, str, str | None] | None = None,
+                    userns_of: int | None = None) -> Namespace:
     """Fork the namespace helper (see ``Namespace``); returns at once. With ``overlay``
     (workspace, upper, work, hide), the helper mounts the workspace as an overlay first
-    (ringfence.sandbox.overlay)."""
+    (ringfence.sandbox.overlay); with ``userns_of`` (rootless podman's pause process), the
+    network namespace is made in that process's user namespace (``netns.enter_net_namespace_of``)."""
     parent_end, child_end = fdpass.socketpair()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - runs in the child, reported through the socket
@@ -380,13 +382,14 @@ def start_namespace(who: Identity, *, network: bool,
         # Keep the control socket clear of the fd numbers bwrap's argv names.
         control = fdpass.Socket(fileno=fcntl.fcntl(child_end.fileno(), fcntl.F_DUPFD_CLOEXEC, 10))
         child_end.close()
-        _child(who.uid, who.gid, PROXY_PORT if network else None, control, overlay)
+        _child(who.uid, who.gid, PROXY_PORT if network else None, control, overlay, userns_of)
     child_end.close()
     return Namespace(pid, parent_end)
 
 
 def _child(uid: int, gid: int, port: int | None, control: fdpass.Socket,
-           overlay: tuple[str, str, str, str | None] | None = None) -> None:  # pragma: no cover
+           overlay: tuple[str, str, str, str | None] | None = None,
+           userns_of: int | None = None) -> None:  # pragma: no cover
     try:
         unblock_signals()
         os.setpgid(0, 0)  # the terminal's Ctrl-C goes to ringfence, which forwards it
@@ -410,6 +413,8 @@ def _child(uid: int, gid: int, port: int | None, control: fdpass.Socket,
             netns.enter_user_and_net_namespace(overlayfs.CLONE_NEWNS)
             overlayfs.make_private()
             overlayfs.mount(*overlay, userxattr=True)
+        elif userns_of is not None:
+            netns.enter_net_namespace_of(userns_of)
         else:
             netns.enter_user_and_net_namespace()
         netns.bring_up_loopback()
@@ -749,7 +754,8 @@ def execute_podman(
     proxy: ProxyHandle | None = None
     pid = -1
     try:
-        container = plan_podman(policy, plan, command, runtime=runtime.folder, cwd=cwd, oci_runtime=oci_runtime)
+        container = plan_podman(policy, plan, command, runtime=runtime.folder, cwd=cwd, oci_runtime=oci_runtime,
+                                rootless=os.geteuid() != 0)
         seccomp_file = os.path.join(runtime.folder, "seccomp.json")
         with open(os.open(seccomp_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444), "w") as fh:
             json.dump(profile(policy, native_arch()), fh)
@@ -759,6 +765,9 @@ def execute_podman(
         argv = container.argv(namespace.pid, seccomp_file)
         argv[0] = podman
         env = {**container.env, "PATH": os.environ.get("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin")}
+        for name in ("HOME", "XDG_RUNTIME_DIR", "XDG_CONFIG_HOME", "XDG_DATA_HOME"):  # podman's own (rootless)
+            if name in os.environ and name not in env:
+                env[name] = os.environ[name]
         pid = os.posix_spawn(podman, argv, env, setsigmask=(), setpgroup=0)
         return _wait_podman(pid, proxy)
     except BaseException:
