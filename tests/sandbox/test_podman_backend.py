@@ -20,12 +20,17 @@ from tests.support.origin import Origin
 SECRET = "Zq8" + "rT2vLw9XkP4s"
 
 
-@pytest.fixture(params=["podman", "gvisor"])
+@pytest.fixture(params=["podman", "gvisor", "docker"])
 def podman(request: pytest.FixtureRequest, rf: Ringfence, container_rootfs: Path) -> Ringfence:
     if request.param == "gvisor" and shutil.which("runsc") is None:
         pytest.skip("needs gVisor's runsc (make test installs it)")
     rf.backend = request.param  # type: ignore[attr-defined]
-    rf.write_policy(f'[container]\nrootfs = "{container_rootfs}"\npids = 64\nmemory = "256M"\n')
+    if request.param == "docker":  # the docker plan, run by podman's docker-compatible command line
+        rf.env = request.getfixturevalue("docker_cli")  # type: ignore[attr-defined]
+        image = request.getfixturevalue("container_image")
+        rf.write_policy(f'[container]\nimage = "{image}"\npids = 64\nmemory = "256M"\n')
+    else:
+        rf.write_policy(f'[container]\nrootfs = "{container_rootfs}"\npids = 64\nmemory = "256M"\n')
     (rf.workspace / ".env").write_text(f"DB_PASSWORD={SECRET}\n")
     os.chown(rf.workspace / ".env", rf.agent.uid, rf.agent.gid)
     return rf
@@ -34,7 +39,8 @@ def podman(request: pytest.FixtureRequest, rf: Ringfence, container_rootfs: Path
 def _run(rf: Ringfence, code: str, *flags: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     backend = getattr(rf, "backend", "podman")
     argv = rf.run_args("--backend", backend, *flags) + ["--", "python3", "-u", "-c", code]
-    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, cwd=rf.workspace)
+    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, cwd=rf.workspace,
+                          env=getattr(rf, "env", None))
 
 
 PROBE = r"""
@@ -133,7 +139,18 @@ def test_the_exit_status_and_the_dry_run(podman: Ringfence) -> None:
                  "--ipc private", f"--user {rf.agent.uid}:{rf.agent.gid}", "--ulimit nproc=64",
                  "--security-opt seccomp=$RUNTIME/seccomp.json"):
         assert flag in joined, flag
-    if gvisor:
+    if rf.backend == "docker":  # type: ignore[attr-defined]
+        # docker cannot join ringfence's namespace: no network, the bridge to the proxy's socket
+        assert argv[:2] == ["docker", "run"] and "--network none" in joined and "--rootfs" not in joined
+        assert "--runtime" not in joined and "--read-only-tmpfs" not in joined and "--pids-limit 64" in joined
+        for name in ("bridge.py", "proxy.sock", "seccomp.bpf"):
+            assert f"$RUNTIME/{name}:/run/ringfence/{name}:ro" in joined, name
+        tail = argv[argv.index("--pull"):]
+        assert tail[:3] == ["--pull", "never", "localhost/ringfence-test-rootfs:latest"]
+        assert tail[3:] == ["/run/ringfence/bridge.py", "3128", "/run/ringfence/proxy.sock",
+                            "/run/ringfence/seccomp.bpf", "--", "true"]
+        assert argv[argv.index("--entrypoint") + 1] == "python3"
+    elif gvisor:
         assert "--runtime runsc --runtime-flag platform=ptrace --runtime-flag network=host" in joined
         assert "--runtime-flag oci-seccomp" in joined and "--pids-limit 1088" in joined
     else:

@@ -24,7 +24,7 @@ from .messages_api import MessagesApi
 from .origin import Origin
 from .pki import TestPki, make_test_pki
 
-__all__ = ["fixture_container_rootfs", "fixture_forward_proxy", "fixture_git_https_server", "fixture_http_origin", "fixture_https_origin",
+__all__ = ["fixture_container_image", "fixture_container_rootfs", "fixture_docker_cli", "fixture_forward_proxy", "fixture_git_https_server", "fixture_http_origin", "fixture_https_origin",
            "fixture_https_origin2", "fixture_messages_api", "fixture_test_pki"]
 
 
@@ -99,3 +99,34 @@ def fixture_container_rootfs() -> Path:
                         "http://deb.debian.org/debian"], check=True, capture_output=True, timeout=900)
         partial.rename(ROOTFS)
     return ROOTFS
+
+
+IMAGE = "localhost/ringfence-test-rootfs:latest"
+
+
+@pytest.fixture(name="container_image", scope="session")
+def fixture_container_image(container_rootfs: Path) -> str:
+    """The root file system as a local image (``podman import``, once): what ``[container]
+    image`` names, for the docker backend (docker has no --rootfs)."""
+    import subprocess
+
+    if subprocess.run(["podman", "image", "exists", IMAGE]).returncode != 0:
+        tar = subprocess.Popen(["tar", "-C", str(container_rootfs), "--exclude=./tmp/*", "-c", "."],
+                               stdout=subprocess.PIPE)
+        subprocess.run(["podman", "import", "-", IMAGE], stdin=tar.stdout, check=True, capture_output=True,
+                       timeout=600)
+        tar.wait()
+    return IMAGE
+
+
+@pytest.fixture(name="docker_cli")
+def fixture_docker_cli(tmp_path: Path) -> dict[str, str]:
+    """An environment whose ``docker`` is podman with runc: podman implements the docker
+    command line, so the docker backend's exact argv runs for real (there is no Docker Engine
+    here). Only the engine differs; every flag, mount and the bridge are the docker plan's."""
+    folder = tmp_path / "docker-cli"
+    folder.mkdir()
+    shim = folder / "docker"
+    shim.write_text(f'#!/bin/sh\nexec {shutil.which("podman")} --runtime {shutil.which("runc")} "$@"\n')
+    shim.chmod(0o755)
+    return {**os.environ, "PATH": f"{folder}:{os.environ.get('PATH', '/usr/bin:/bin')}"}

@@ -50,9 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--dry-run", action="store_true", help="print the plan as JSON and run nothing")
     run.add_argument("--no-mask", action="store_true",
                      help="show the agent the workspace's credential files and secrets as they are")
-    run.add_argument("--backend", choices=["bwrap", "podman", "gvisor"], default="bwrap",
+    run.add_argument("--backend", choices=["bwrap", "podman", "gvisor", "docker"], default="bwrap",
                      help="bwrap (default); podman: the hardened container ([container] image or rootfs; rootless needs --allow-degraded); "
-                     "gvisor: the same container on gVisor's runsc")
+                     "gvisor: the same container on gVisor's runsc; docker: the same for Docker Engine ([container] "
+                     "image with python3 for the proxy's bridge)")
     run.add_argument("--allow-degraded", action="store_true",
                      help="run even when the back-end cannot apply part of the policy (rootless podman: "
                      "limits, a non-root user inside); each gap is named")

@@ -47,12 +47,12 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         policy = apply(policy, sandbox_rules(policy, cwd=os.getcwd(), home=home_of_invoker()))
     backend = getattr(args, "backend", None) or "bwrap"
-    if backend not in ("bwrap", "podman", "gvisor"):
-        raise UsageError(f"unknown backend {backend!r}", hint="use --backend bwrap, podman or gvisor")
-    if backend in ("podman", "gvisor"):
+    if backend not in ("bwrap", "podman", "gvisor", "docker"):
+        raise UsageError(f"unknown backend {backend!r}", hint="use --backend bwrap, podman, gvisor or docker")
+    if backend in ("podman", "gvisor", "docker"):
         if getattr(args, "overlay", False) or getattr(args, "layer", None):
             raise UsageError("--overlay works with the bwrap backend only, for now", hint=f"drop --backend {backend}")
-        if os.geteuid() != 0:
+        if os.geteuid() != 0 and backend != "docker":
             _check_rootless(backend, policy, allow_degraded=bool(getattr(args, "allow_degraded", False)))
     absent = policy.workspace.mask and policy.workspace.credential_files == "absent"
     if absent and not (getattr(args, "overlay", False) or getattr(args, "layer", None)):
@@ -76,14 +76,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         masks = scanning.result()
         plan = runner.make_plan(policy, command, who=who, cwd=cwd, env=dict(os.environ), egress=view, masks=masks,
                                 view=host)
-        if backend in ("podman", "gvisor"):
+        if backend in ("podman", "gvisor", "docker"):
             import json
 
             from ringfence.sandbox.podman import RUNTIME, plan_podman
 
             container = plan_podman(policy, plan, command, runtime="$RUNTIME", cwd=cwd,
                                     oci_runtime="runsc" if backend == "gvisor" else RUNTIME,
-                                    rootless=os.geteuid() != 0)
+                                    rootless=os.geteuid() != 0 and backend != "docker",
+                                    engine="docker" if backend == "docker" else "podman",
+                                    tty=os.isatty(0) and os.isatty(1))
             print(json.dumps(container.to_json(), indent=2))
             return ExitCode.OK
         return _print_plan(plan, policy, _layer(args, policy))
@@ -114,7 +116,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 from ringfence.sandbox.podman import pause_process
 
                 userns_of = pause_process()  # the network namespace must be podman's to join
-            namespace = runner.start_namespace(
+            namespace = None if backend == "docker" else runner.start_namespace(  # docker: a bridge instead
                 who, network=policy.network.enabled,
                 overlay=(layer.workspace, layer.upper, layer.work, hide) if layer is not None else None,
                 userns_of=userns_of)
@@ -126,7 +128,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             audit = AuditLog.open(policy.audit.path)  # exists before the plan, which hides it
         except BaseException:
             scanning.abandon()
-            namespace.abandon()
+            if namespace is not None:
+                namespace.abandon()
             raise
         with audit:
             try:
@@ -140,7 +143,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                 audit.start_run(run_id, logged, [str(s) for s in policy.sources])
             except BaseException:
                 scanning.abandon()
-                namespace.abandon()  # nothing runs: the helper exits when its socket closes
+                if namespace is not None:
+                    namespace.abandon()  # nothing runs: the helper exits when its socket closes
                 raise
             status = -1
             proxy: _ProxyProcess | None = None
@@ -151,11 +155,13 @@ def cmd_run(args: argparse.Namespace) -> int:
                 return proxy
 
             try:
-                if backend in ("podman", "gvisor"):
+                if backend in ("podman", "gvisor", "docker"):
                     status = runner.execute_podman(plan, policy, command, cwd=cwd, gvisor=backend == "gvisor",
                                                    run_id=run_id, namespace=namespace,
-                                                   start_proxy=start if plan.proxy_port else None)
+                                                   start_proxy=start if plan.proxy_port else None,
+                                                   engine="docker" if backend == "docker" else "podman")
                 else:
+                    assert namespace is not None
                     status = runner.execute(
                         plan, policy, run_id=run_id, namespace=namespace, start_proxy=start if plan.proxy_port else None
                     )

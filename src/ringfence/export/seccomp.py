@@ -61,8 +61,10 @@ def refused() -> list[str]:
     return sorted(names)
 
 
-def profile(policy: Policy, arch: str = "x86_64", header: str = "") -> dict[str, Any]:
-    """The profile as a JSON-ready dict; ``header`` becomes its ``comment``."""
+def profile(policy: Policy, arch: str = "x86_64", header: str = "", *, unix_sockets: bool = False) -> dict[str, Any]:
+    """The profile as a JSON-ready dict; ``header`` becomes its ``comment``. ``unix_sockets``
+    allows AF_UNIX whatever the policy says: the docker backend's bridge needs it, and loads
+    ringfence's own filter (which refuses it) into the agent (``ringfence.sandbox.bridge``)."""
     if arch not in _ARCHES:
         from ringfence.errors import UsageError
 
@@ -76,7 +78,7 @@ def profile(policy: Policy, arch: str = "x86_64", header: str = "") -> dict[str,
     for domain, types in domains:
         rules += [_rule("socket", "SCMP_ACT_ALLOW", _low(0, domain), _masked(1, 0xF, kind)) for kind in types]
     rules.append(_rule("socket", "SCMP_ACT_ALLOW", _low(0, 16)))  # AF_NETLINK
-    if policy.network.unix_sockets is UnixSockets.SANDBOX:
+    if unix_sockets or policy.network.unix_sockets is UnixSockets.SANDBOX:
         rules.append(_rule("socket", "SCMP_ACT_ALLOW", _low(0, bpf.AF_UNIX)))
     for name in ("clone", "unshare"):
         rules.append(_rule(name, "SCMP_ACT_ALLOW", _masked(0, bpf.CLONE_NEWUSER, 0)))

@@ -56,7 +56,8 @@ class ContainerPlan:
         return [*self.options, *network, "--security-opt", f"seccomp={seccomp_file}", *self.target, *self.command]
 
     def to_json(self) -> dict[str, Any]:
-        backend = "gvisor" if "runsc" in " ".join(self.options[:3]) else "podman"
+        backend = "docker" if self.options[0] == "docker" else (
+            "gvisor" if "runsc" in " ".join(self.options[:3]) else "podman")
         return {"backend": backend, "rootless": "--user 0:0" in " ".join(self.options), "argv": self.argv(None, "$RUNTIME/seccomp.json"), "env": sorted(self.env),
                 "notes": list(self.notes)}
 
@@ -145,16 +146,33 @@ def _find_pause() -> int | None:
     return None
 
 
+# The docker backend's files in the run's folder, bound read-only into the container's /run.
+INSIDE = "/run/ringfence"
+BRIDGE = "bridge.py"
+PROXY_SOCKET = "proxy.sock"
+FILTER = "seccomp.bpf"
+
+
 def plan_podman(policy: Policy, plan: SandboxPlan, command: list[str], *, runtime: str, cwd: str,
-                oci_runtime: str = RUNTIME, rootless: bool = False) -> ContainerPlan:
+                oci_runtime: str = RUNTIME, rootless: bool = False, engine: str = "podman",
+                tty: bool = False) -> ContainerPlan:
     """The container for ``command``, from the bubblewrap plan of the same run; ``runtime``
     is the run's private folder (bind sources for masks, copies and the empty file). Rootless,
-    what ``rootless_gaps`` names is left out, and listed in the plan's notes."""
+    what ``rootless_gaps`` names is left out, and listed in the plan's notes.
+
+    ``engine="docker"``: the same container for ``docker run``, which cannot join ringfence's
+    network namespace: ``--network none``, and (with the network on) the proxy's Unix socket,
+    the bridge and ringfence's seccomp program bound read-only under /run/ringfence, the
+    bridge as the entrypoint (it needs python3 in the image). ``tty``: ``--tty`` (a terminal)."""
     from ringfence.errors import SandboxError
     from ringfence.sandbox.bwrap import EMPTY_FILE_NAME, copy_name
 
     container = policy.container
     gvisor = os.path.basename(oci_runtime) == "runsc"
+    docker = engine == "docker"
+    if docker and not container.image:
+        raise SandboxError("the docker backend needs an image for the container (docker has no --rootfs)",
+                           hint='set [container] image = "..." (present locally: nothing is pulled)')
     if not (container.image or container.rootfs):
         raise SandboxError("the podman backend needs a root file system for the container",
                            hint='set [container] image = "..." (present locally: nothing is pulled) '
@@ -168,11 +186,11 @@ def plan_podman(policy: Policy, plan: SandboxPlan, command: list[str], *, runtim
         *(["--pids-limit", str(container.pids + (_GVISOR_PIDS if gvisor else 0))]
           if not any("pids limit" in gap for gap in gaps) else []),
     ]
+    head = ["docker", "run"] if docker else ["podman", "--runtime", oci_runtime, *(GVISOR_FLAGS if gvisor else ()), "run"]
     argv = [
-        "podman", "--runtime", oci_runtime, *(GVISOR_FLAGS if gvisor else ()),
-        "run", "--rm", "--interactive",
+        *head, "--rm", "--interactive", *(["--tty"] if tty else []),
         "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
-        "--read-only", "--read-only-tmpfs=false",
+        "--read-only", *([] if docker else ["--read-only-tmpfs=false"]),
         "--tmpfs", f"/tmp:rw,noexec,nosuid,nodev,size={policy.sandbox.tmp_size}",
         "--tmpfs", f"{container.home}:rw,noexec,nosuid,nodev,size={container.home_size},mode=1777",
         "--tmpfs", "/run:rw,noexec,nosuid,nodev,size=16m",
@@ -208,7 +226,13 @@ def plan_podman(policy: Policy, plan: SandboxPlan, command: list[str], *, runtim
     argv += ["--env", f"PATH={env.pop('PATH', '/usr/local/bin:/usr/bin:/bin')}", "--env", f"HOME={container.home}"]
     for name in sorted(env):
         argv += ["--env", name]
-    target = ("--rootfs", container.rootfs) if container.rootfs else ("--pull", "never", container.image)
+    if docker and plan.proxy_port:  # the bridge to the proxy's socket (ringfence.sandbox.bridge)
+        for name in (BRIDGE, PROXY_SOCKET, FILTER):
+            argv += ["--volume", f"{os.path.join(runtime, name)}:{INSIDE}/{name}:ro"]
+        argv += ["--entrypoint", "python3"]
+        command = [f"{INSIDE}/{BRIDGE}", str(plan.proxy_port), f"{INSIDE}/{PROXY_SOCKET}", f"{INSIDE}/{FILTER}",
+                   "--", *command]
+    target = ("--rootfs", container.rootfs) if container.rootfs and not docker else ("--pull", "never", container.image)
     return ContainerPlan(tuple(argv), target, tuple(command), env, tuple(gaps))
 
 

@@ -607,7 +607,7 @@ class OnDemandProxy:
     watches the listeners (select(2)) and signals the supervisor, which starts the proxy.
     """
 
-    def __init__(self, start: ProxyStarter, namespace: Namespace) -> None:
+    def __init__(self, start: ProxyStarter, namespace: Namespace | _Listeners) -> None:
         import select
         import threading
 
@@ -727,48 +727,65 @@ def execute_podman(
     cwd: str,
     gvisor: bool = False,
     run_id: str,
-    namespace: Namespace,
+    namespace: Namespace | None,
     start_proxy: ProxyStarter | None,
+    engine: str = "podman",
 ) -> int:
     """Run ``command`` in the container ``ringfence.sandbox.podman`` plans from ``plan``, in
     the network namespace the helper holds; the helper itself never becomes bwrap, and exits
-    when we close its socket."""
+    when we close its socket. ``engine="docker"`` (no helper): ``--network none``, and the
+    proxy listens on a Unix socket in the run's folder, which the container's bridge reaches."""
     import json
     import shutil
 
     from ringfence.export.seccomp import native_arch, profile
     from ringfence.sandbox.podman import plan_podman
 
+    docker = engine == "docker"
     try:
-        podman = shutil.which("podman")
-        if podman is None:
-            raise SandboxError("podman is not installed", hint="sudo apt-get install podman runc")
-        oci_runtime = shutil.which("runsc" if gvisor else "runc")
+        binary = shutil.which(engine)
+        if binary is None:
+            raise SandboxError(f"{engine} is not installed",
+                               hint="install Docker Engine (docker.com), or use --backend podman" if docker
+                               else "sudo apt-get install podman runc")
+        oci_runtime = "runc" if docker else shutil.which("runsc" if gvisor else "runc")
         if oci_runtime is None:
             raise SandboxError(f"{'runsc (gVisor)' if gvisor else 'runc'} is not installed",
                                hint=f"sudo apt-get install {'runsc' if gvisor else 'runc'}")
         runtime = _prepare_runtime(plan, run_id)
     except BaseException:
-        namespace.abandon()
+        if namespace is not None:
+            namespace.abandon()
         raise
     proxy: ProxyHandle | None = None
+    listeners: Namespace | _Listeners | None = namespace
     pid = -1
+    tty = os.isatty(0) and os.isatty(1)
     try:
         container = plan_podman(policy, plan, command, runtime=runtime.folder, cwd=cwd, oci_runtime=oci_runtime,
-                                rootless=os.geteuid() != 0)
+                                rootless=os.geteuid() != 0 and not docker, engine=engine, tty=tty)
+        bridged = docker and bool(plan.proxy_port)
         seccomp_file = os.path.join(runtime.folder, "seccomp.json")
         with open(os.open(seccomp_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444), "w") as fh:
-            json.dump(profile(policy, native_arch()), fh)
+            json.dump(profile(policy, native_arch(), unix_sockets=bridged), fh)
         runtime.copies.append(seccomp_file)
-        listeners = namespace.ready()
-        proxy = OnDemandProxy(start_proxy, namespace) if listeners and start_proxy is not None else None
-        argv = container.argv(namespace.pid, seccomp_file)
-        argv[0] = podman
+        if bridged:
+            listeners = _Listeners([_bridge_files(plan, runtime, policy)])
+        elif namespace is not None:
+            namespace.ready()
+        if listeners is not None and listeners.listeners and start_proxy is not None:
+            proxy = OnDemandProxy(start_proxy, listeners)
+        argv = container.argv(None if docker or namespace is None else namespace.pid, seccomp_file)
+        argv[0] = binary
         env = {**container.env, "PATH": os.environ.get("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin")}
-        for name in ("HOME", "XDG_RUNTIME_DIR", "XDG_CONFIG_HOME", "XDG_DATA_HOME"):  # podman's own (rootless)
+        for name in ("HOME", "XDG_RUNTIME_DIR", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "DOCKER_HOST", "DOCKER_CONFIG",
+                     "DOCKER_CONTEXT"):  # the engine's own settings (rootless podman's storage, docker's daemon)
             if name in os.environ and name not in env:
                 env[name] = os.environ[name]
-        pid = os.posix_spawn(podman, argv, env, setsigmask=(), setpgroup=0)
+        # With a terminal the engine stays in our process group, the terminal's foreground (it
+        # reads the terminal and puts it in raw mode: Ctrl-C reaches the agent as a byte).
+        spawn = {"setsigmask": ()} if tty else {"setsigmask": (), "setpgroup": 0}
+        pid = os.posix_spawn(binary, argv, env, **spawn)
         return _wait_podman(pid, proxy)
     except BaseException:
         if pid > 0:
@@ -778,8 +795,58 @@ def execute_podman(
     finally:
         if proxy is not None:
             proxy.stop()
-        namespace.abandon()
+        if namespace is not None:
+            namespace.abandon()
+        elif isinstance(listeners, _Listeners):
+            listeners.close_listeners()
         runtime.cleanup()
+
+
+class _Listeners:
+    """The proxy's listening sockets when there is no namespace helper (the docker backend)."""
+
+    def __init__(self, listeners: list[int]) -> None:
+        self.listeners = listeners
+
+    def close_listeners(self) -> None:
+        for fd in self.listeners:
+            os.close(fd)
+        self.listeners = []
+
+
+def _bridge_files(plan: SandboxPlan, runtime: _Runtime, policy: Policy) -> int:
+    """The docker backend's files in the run's folder: the bridge's source, ringfence's seccomp
+    program for the agent (AF_UNIX refused), and the proxy's listening Unix socket, owned by
+    the agent (mode 0600); returns the socket's fd."""
+    import socket
+
+    from ringfence.sandbox import bridge
+    from ringfence.sandbox.podman import BRIDGE, FILTER, PROXY_SOCKET
+    from ringfence.sandbox.seccomp import SeccompOptions, build_filter
+
+    with open(bridge.__file__, "rb") as fh:
+        source = fh.read()
+    for name, data in ((BRIDGE, source), (FILTER, build_filter(SeccompOptions(allow_unix_sockets=False)))):
+        path = os.path.join(runtime.folder, name)
+        with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444), "wb") as out:
+            out.write(data)
+        runtime.copies.append(path)
+    path = os.path.join(runtime.folder, PROXY_SOCKET)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        old = os.umask(0o177)  # 0600 from the start: nobody else may connect, even for a moment
+        try:
+            sock.bind(path)
+        finally:
+            os.umask(old)
+        runtime.copies.append(path)
+        os.chown(path, plan.uid, plan.gid)
+        sock.listen(1024)
+    except OSError as exc:
+        sock.close()
+        raise SandboxError(f"cannot make the proxy's socket {path}: {exc.strerror}",
+                           hint="check TMPDIR: it must be a local folder the container engine can bind") from None
+    return sock.detach()
 
 
 def _wait_podman(pid: int, proxy: ProxyHandle | None) -> int:
