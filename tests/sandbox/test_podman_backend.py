@@ -213,3 +213,37 @@ def test_rootless_podman_with_allow_degraded(rf: Ringfence, http_origin: Origin)
     written = rf.workspace / "agent-output.txt"
     assert written.read_text() == "the agent's work\n" and written.stat().st_uid == os.getuid()
     assert SECRET in (rf.workspace / ".env").read_text() and SECRET not in proc.stdout + proc.stderr
+
+
+def test_a_terminal_reaches_the_agent(podman: Ringfence) -> None:
+    """With a terminal on stdin and stdout the container gets one (``--tty``), and what is
+    typed reaches the agent."""
+    import pty
+    import select
+    import time
+
+    rf = podman
+    code = "import os, sys; line = sys.stdin.readline(); print('TTY', os.isatty(0), os.isatty(1), line.strip().upper())"
+    argv = rf.run_args("--backend", rf.backend, "--no-network") + ["--", "python3", "-c", code]  # type: ignore[attr-defined]
+    env = getattr(rf, "env", None) or dict(os.environ)
+    pid, fd = pty.fork()
+    if pid == 0:  # pragma: no cover - the child
+        os.chdir(rf.workspace)
+        os.execvpe(argv[0], argv, env)
+    out = b""
+    os.write(fd, b"typed here\n")
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 1)
+        if ready:
+            try:
+                data = os.read(fd, 4096)
+            except OSError:
+                break
+            if not data:
+                break
+            out += data
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    assert os.waitstatus_to_exitcode(status) == 0, out
+    assert b"TTY True True TYPED HERE" in out, out
