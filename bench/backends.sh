@@ -5,6 +5,9 @@
 #   runsc          bare podman with gVisor (`--runtime runsc`, ptrace platform, network=none)
 #   rf-gvisor      ringfence run --backend gvisor --no-network -- /bin/true
 #   bwrap          bare bubblewrap, and rf-bwrap: ringfence run --no-network (the default back-end)
+#   runc, runsc-do for context: the OCI runtime alone (`runc run` on a bundle of the same root
+#                  file system, read-only) and `runsc do` (gVisor on the host's root, network=none),
+#                  what podman itself adds on top of them
 # Target (issue 6): ringfence adds <= 10% over the bare runtime's own start-up.
 # As root (rootful podman; the container back-ends refuse rootless). The root file system is
 # the test suite's (debootstrap minbase + python3 in /var/cache/ringfence-test-rootfs), made
@@ -49,13 +52,25 @@ LIMITS="--ulimit nofile=1024:1024 --ulimit nproc=1024"
 PODMAN="podman --runtime $(command -v runc) run --rm --network none $LIMITS --rootfs $ROOTFS /bin/true"
 RUNSC="podman --runtime $(command -v runsc) --runtime-flag platform=ptrace --runtime-flag network=none run --rm --network none $LIMITS --rootfs $ROOTFS /bin/true"
 BWRAP="$(command -v bwrap) --ro-bind / / --dev /dev --proc /proc --unshare-all /bin/true"
+mkdir "$WORK/bundle"
+(cd "$WORK/bundle" && runc spec)
+"$RFPY" - "$WORK/bundle/config.json" "$ROOTFS" <<'PY'
+import json, sys
+config = json.load(open(sys.argv[1]))
+config["root"] = {"path": sys.argv[2], "readonly": True}
+config["process"].update(args=["/bin/true"], terminal=False)
+json.dump(config, open(sys.argv[1], "w"))
+PY
+RUNC="$(command -v runc) run --bundle $WORK/bundle rfbench-$$"
+RUNSC_DO="$(command -v runsc) --platform=ptrace --network=none do /bin/true"
 
 say "hyperfine: $RUNS runs each after $WARMUP warm-up runs, in $WS"
 cd "$WS"
 env -u PYTHONDONTWRITEBYTECODE hyperfine -N --warmup "$WARMUP" --runs "$RUNS" --export-json "$OUT.json" \
   -n podman "$PODMAN" -n rf-podman "$RF --backend podman -- /bin/true" \
   -n runsc "$RUNSC" -n rf-gvisor "$RF --backend gvisor -- /bin/true" \
-  -n bwrap "$BWRAP" -n rf-bwrap "$RF -- /bin/true" >&2
+  -n bwrap "$BWRAP" -n rf-bwrap "$RF -- /bin/true" \
+  -n runc "$RUNC" -n runsc-do "$RUNSC_DO" >&2
 
 "$RFPY" - "$OUT.json" "$OUT.md" <<'PY'
 import json, statistics, sys
@@ -66,6 +81,9 @@ for bare, rf in (("podman", "rf-podman"), ("runsc", "rf-gvisor"), ("bwrap", "rf-
     b, r = median(bare), median(rf)
     verdict = "met" if r <= b * 1.10 else "missed"
     rows.append(f"| {rf.removeprefix('rf-')} | {b:.1f} | {r:.1f} | +{r - b:.1f} ms | {r / b:.2f}x | {verdict} |")
+rows.append("")
+rows.append(f"For context, the OCI runtimes alone: `runc run` {median('runc'):.1f} ms, `runsc do` {median('runsc-do'):.1f} ms "
+            "(what podman adds over them is podman's own).")
 text = "\n".join(rows) + "\n"
 open(sys.argv[2], "w").write(text)
 print(text)

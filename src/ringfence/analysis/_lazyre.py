@@ -8,10 +8,9 @@ compilation to the pattern's first use; the compiled pattern is then kept.
 
 from __future__ import annotations
 
-import re
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import re
     from collections.abc import Callable, Iterator
     from typing import Any
 
@@ -40,6 +39,8 @@ class LazyPattern:
     def __getattr__(self, name: str) -> Any:  # only called for what the instance lacks
         if name != "compiled" and name not in self._METHODS:
             raise AttributeError(name)
+        import re  # here: a run whose workspace scan is all cached never loads it
+
         compiled = re.compile(self._source, self._flags)
         self.compiled = compiled
         for method in self._METHODS:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import pwd
-import sqlite3
+import _sqlite3 as sqlite3  # see ringfence.audit.store
 
 from ringfence.errors import AuditError
 

@@ -146,6 +146,15 @@ _Found = tuple[_Identity, int, tuple[_Where, ...], str, str]
 _CACHE_FORMAT = 4
 
 
+def cached_size(root: str, cache: str) -> int | None:
+    """The size in bytes of ``root``'s cache (~40 bytes a file), None without one: how big
+    the last scan found the folder, known without walking it."""
+    try:
+        return os.stat(_cache_file(cache, os.path.abspath(root))).st_size
+    except OSError:
+        return None
+
+
 def _cache_file(folder: str, top: str) -> str:
     """One file per scanned folder and rule set: a change to the rules starts afresh."""
     from ringfence import __version__
