@@ -150,6 +150,7 @@ def test_the_exit_status_and_the_dry_run(podman: Ringfence) -> None:
         assert tail[3:] == ["/run/ringfence/bridge.py", "3128", "/run/ringfence/proxy.sock",
                             "/run/ringfence/seccomp.bpf", "--", "true"]
         assert argv[argv.index("--entrypoint") + 1] == "python3"
+        assert any("--userns-remap" in note for note in json.loads(plan.stdout)["notes"])
     elif gvisor:
         assert "--runtime runsc --runtime-flag platform=ptrace --runtime-flag network=host" in joined
         assert "--runtime-flag oci-seccomp" in joined and "--pids-limit 1088" in joined

@@ -232,6 +232,9 @@ def plan_podman(policy: Policy, plan: SandboxPlan, command: list[str], *, runtim
         argv += ["--entrypoint", "python3"]
         command = [f"{INSIDE}/{BRIDGE}", str(plan.proxy_port), f"{INSIDE}/{PROXY_SOCKET}", f"{INSIDE}/{FILTER}",
                    "--", *command]
+    if docker:
+        gaps.append("user namespace remapping is the Docker daemon's setting (dockerd --userns-remap=default, or "
+                    "rootless Docker), not a container's: without it the agent's uid inside is the same uid on the host")
     target = ("--rootfs", container.rootfs) if container.rootfs and not docker else ("--pull", "never", container.image)
     return ContainerPlan(tuple(argv), target, tuple(command), env, tuple(gaps))
 
