@@ -161,3 +161,30 @@ def test_a_workspace_secret_is_refused_by_the_leak_guard(planted: Ringfence,
     assert _Recorder.seen == ["/ok"]
     refused = rf.cli("log", "--denied", "--json", "--audit", str(rf.audit))
     assert "a secret found in the workspace" in refused.stdout and PASSWORD not in refused.stdout
+
+
+def test_a_small_workspace_the_cache_knows_is_scanned_in_process_and_changes_are_seen(
+        planted: Ringfence, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first run's scan leaves a cache; the next runs scan a workspace this small in the
+    run's own process (no fork), and a secret added in between is masked all the same."""
+    rf = planted
+    first = rf.run("cat config/settings.py", "--no-network", env=_env(rf))
+    assert first.returncode == 0 and "RINGFENCE-MASKED" in first.stdout, first.stderr
+    token = "Wp7" + "nQ4xKs9LmT2v"
+    (rf.workspace / "deploy.py").write_text(f'QUEUE_URL = "amqp://svc:{token}@mq.internal:5672/jobs"\n')
+    os.chmod(rf.workspace / "deploy.py", 0o644)
+    second = rf.run("cat deploy.py", "--no-network", env=_env(rf))
+    assert second.returncode == 0, second.stderr
+    assert token not in second.stdout + second.stderr and "RINGFENCE-MASKED" in second.stdout
+
+    import ringfence._forked
+    from ringfence.cli import run as run_cli
+    from ringfence.policy.load import Overrides, load_policy
+
+    monkeypatch.setenv("RINGFENCE_STATE_DIR", str(rf.audit.parent / "state"))
+    monkeypatch.setattr(ringfence._forked, "Forked", None)  # a fork would fail: none is made
+    policy = load_policy(policy_file=rf.policy, overrides=Overrides(workspace=str(rf.workspace)), cwd=rf.workspace)
+    masks = run_cli._Masking(policy).result()
+    assert masks is not None
+    assert any(path.endswith("/.env") for path in masks.empty)
+    assert {p.rsplit("/", 1)[-1] for p in masks.rewritten} >= {"settings.py", "deploy.py"}
