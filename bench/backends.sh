@@ -9,6 +9,7 @@
 #                  file system, read-only) and `runsc do` (gVisor on the host's root, network=none),
 #                  what podman itself adds on top of them
 # Target (issue 6): ringfence adds <= 10% over the bare runtime's own start-up.
+# Then file-heavy work in the workspace under each back-end (gVisor's overhead for it).
 # As root (rootful podman; the container back-ends refuse rootless). The root file system is
 # the test suite's (debootstrap minbase + python3 in /var/cache/ringfence-test-rootfs), made
 # here if missing. Usage: bench/backends.sh [--runs N (15)] [--warmup N (3)]
@@ -88,4 +89,30 @@ text = "\n".join(rows) + "\n"
 open(sys.argv[2], "w").write(text)
 print(text)
 PY
-say "wrote $OUT.json and $OUT.md"
+# File-heavy work, the cost gVisor's gofer adds: 2,000 files of 1 KiB written, read back and
+# removed in the workspace (a bind mount in every back-end), by one python3 process.
+FILES='import os
+for i in range(2000): open(f"rfb{i}", "w").write("x" * 1024)
+for i in range(2000): open(f"rfb{i}").read()
+for i in range(2000): os.remove(f"rfb{i}")'
+say "hyperfine: file-heavy work in the workspace, $RUNS runs each"
+env -u PYTHONDONTWRITEBYTECODE hyperfine -N --warmup 1 --runs "$RUNS" --export-json "$OUT-files.json" \
+  -n rf-bwrap "$RF -- python3 -c '$FILES'" -n rf-podman "$RF --backend podman -- python3 -c '$FILES'" \
+  -n rf-gvisor "$RF --backend gvisor -- python3 -c '$FILES'" \
+  -n rf-bwrap-pass "$RF -- python3 -c pass" -n rf-podman-pass "$RF --backend podman -- python3 -c pass" \
+  -n rf-gvisor-pass "$RF --backend gvisor -- python3 -c pass" >&2
+"$RFPY" - "$OUT-files.json" "$OUT.md" <<'PY'
+import json, statistics, sys
+runs = {r["command"]: r for r in json.load(open(sys.argv[1]))["results"]}
+def median(name): return statistics.median(runs[name]["times"]) * 1000
+rows = ["", "| 2,000 files written, read, removed | total (median ms) | `python3 -c pass` | the files' share |",
+        "|---|---:|---:|---:|"]
+base = median("rf-bwrap") - median("rf-bwrap-pass")
+for name in ("rf-bwrap", "rf-podman", "rf-gvisor"):
+    total, idle = median(name), median(name + "-pass")
+    rows.append(f"| {name.removeprefix('rf-')} | {total:.1f} | {idle:.1f} | {total - idle:.1f} ms ({(total - idle) / base:.1f}x bwrap) |")
+text = "\n".join(rows) + "\n"
+open(sys.argv[2], "a").write(text)
+print(text)
+PY
+say "wrote $OUT.json, $OUT-files.json and $OUT.md"

@@ -15,6 +15,15 @@ export RINGFENCE_TEST_USER=$TEST_USER
 if [ "$(id -u)" = 0 ] && ! id "$TEST_USER" >/dev/null 2>&1; then
   useradd --create-home --shell /bin/sh "$TEST_USER"
 fi
+# Rootless podman (the unprivileged phase) maps the account's subordinate ids: give it a
+# range when useradd did not (an /etc/subuid that did not exist yet, an older useradd).
+if [ "$(id -u)" = 0 ]; then
+  for kind in uid gid; do
+    if ! grep -q "^$TEST_USER:" "/etc/sub$kind" 2>/dev/null; then
+      usermod "--add-sub${kind}s" 300000-365535 "$TEST_USER"
+    fi
+  done
+fi
 
 # Node 24 and Claude Code for the end-to-end tests (quick when already there); without them
 # those tests skip, naming the reason. As root they go outside the checkout and outside /tmp
