@@ -187,6 +187,9 @@ def test_rootless_podman_names_what_it_cannot_do_and_runs_only_when_allowed(rf: 
     gvisor = subprocess.run(rf.run_args("--backend", "gvisor", "--allow-degraded", "--no-network") + ["--", "true"],
                             capture_output=True, text=True, timeout=60, cwd=rf.workspace)
     assert gvisor.returncode == 3 and "rootful podman" in gvisor.stderr
+    layered = subprocess.run(rf.run_args("--backend", "podman", "--allow-degraded", "--overlay", "--no-network")
+                             + ["--", "true"], capture_output=True, text=True, timeout=60, cwd=rf.workspace)
+    assert layered.returncode == 2 and "rootful podman or gVisor" in layered.stderr
 
 
 @pytest.mark.boundary
@@ -248,3 +251,27 @@ def test_a_terminal_reaches_the_agent(podman: Ringfence) -> None:
     os.close(fd)
     assert os.waitstatus_to_exitcode(status) == 0, out
     assert b"TTY True True TYPED HERE" in out, out
+
+
+def test_the_write_layer_with_a_container(podman: Ringfence) -> None:
+    """--overlay: podman runs in the mount namespace where ringfence mounted the layer, so
+    the agent's writes land in the layer and the workspace stays as it was until applied."""
+    rf = podman
+    (rf.workspace / "a.txt").write_text("hello\n")
+    os.chown(rf.workspace / "a.txt", rf.agent.uid, rf.agent.gid)
+    env = {**(getattr(rf, "env", None) or os.environ), "RINGFENCE_STATE_DIR": str(rf.audit.parent / "state")}
+    argv = rf.run_args("--backend", rf.backend, "--no-network", "--overlay") + [  # type: ignore[attr-defined]
+        "--", "sh", "-c", "echo changed > a.txt && echo new > new.txt && cat a.txt"]
+    proc = subprocess.run(argv, capture_output=True, text=True, timeout=120, cwd=rf.workspace, env=env)
+    if rf.backend == "docker":  # type: ignore[attr-defined]
+        assert proc.returncode == 2 and "rootful podman or gVisor" in proc.stderr
+        return
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "changed" and "wait in layer 'default'" in proc.stderr
+    assert (rf.workspace / "a.txt").read_text() == "hello\n" and not (rf.workspace / "new.txt").exists()
+    changes = subprocess.run(rf.argv("changes", "--json", "--workspace", str(rf.workspace)), capture_output=True,
+                             text=True, timeout=60, cwd=rf.workspace, env=env)
+    listed = {entry["path"]: entry["kind"] for entry in json.loads(changes.stdout)["changes"]}
+    assert listed.get("a.txt") == "M" and listed.get("new.txt") == "A", changes.stdout
+    mounts = open("/proc/self/mountinfo").read()
+    assert str(rf.workspace) not in mounts  # the layer was never mounted where the host sees it

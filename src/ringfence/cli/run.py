@@ -50,8 +50,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     if backend not in ("bwrap", "podman", "gvisor", "docker"):
         raise UsageError(f"unknown backend {backend!r}", hint="use --backend bwrap, podman, gvisor or docker")
     if backend in ("podman", "gvisor", "docker"):
-        if getattr(args, "overlay", False) or getattr(args, "layer", None):
-            raise UsageError("--overlay works with the bwrap backend only, for now", hint=f"drop --backend {backend}")
+        if (getattr(args, "overlay", False) or getattr(args, "layer", None)) and (
+                backend == "docker" or os.geteuid() != 0):
+            raise UsageError("--overlay needs the container made in ringfence's own mount namespace, where the "
+                             "layer is mounted: rootful podman or gVisor (docker's daemon and rootless podman make "
+                             "their mounts elsewhere)",
+                             hint="run as root with --backend podman or gvisor, use --backend bwrap, or drop --overlay")
         if os.geteuid() != 0 and backend != "docker":
             _check_rootless(backend, policy, allow_degraded=bool(getattr(args, "allow_degraded", False)))
     absent = policy.workspace.mask and policy.workspace.credential_files == "absent"
@@ -159,7 +163,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                     status = runner.execute_podman(plan, policy, command, cwd=cwd, gvisor=backend == "gvisor",
                                                    run_id=run_id, namespace=namespace,
                                                    start_proxy=start if plan.proxy_port else None,
-                                                   engine="docker" if backend == "docker" else "podman")
+                                                   engine="docker" if backend == "docker" else "podman",
+                                                   overlay=layer is not None)
                 else:
                     assert namespace is not None
                     status = runner.execute(

@@ -730,11 +730,15 @@ def execute_podman(
     namespace: Namespace | None,
     start_proxy: ProxyStarter | None,
     engine: str = "podman",
+    overlay: bool = False,
 ) -> int:
     """Run ``command`` in the container ``ringfence.sandbox.podman`` plans from ``plan``, in
     the network namespace the helper holds; the helper itself never becomes bwrap, and exits
     when we close its socket. ``engine="docker"`` (no helper): ``--network none``, and the
-    proxy listens on a Unix socket in the run's folder, which the container's bridge reaches."""
+    proxy listens on a Unix socket in the run's folder, which the container's bridge reaches.
+    ``overlay`` (rootful podman): the helper mounted the write layer over the workspace in a
+    mount namespace of its own; podman runs in that namespace (``nsenter --mount``), so the
+    container's binds see the layer, and the host never does."""
     import json
     import shutil
 
@@ -777,6 +781,13 @@ def execute_podman(
             proxy = OnDemandProxy(start_proxy, listeners)
         argv = container.argv(None if docker or namespace is None else namespace.pid, seccomp_file)
         argv[0] = binary
+        if overlay and namespace is not None:
+            nsenter = shutil.which("nsenter")
+            if nsenter is None:
+                raise SandboxError("nsenter is not installed (podman must run where the layer is mounted)",
+                                   hint="sudo apt-get install util-linux")
+            argv = [nsenter, f"--mount=/proc/{namespace.pid}/ns/mnt", "--", *argv]
+            binary = nsenter
         env = {**container.env, "PATH": os.environ.get("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin")}
         for name in ("HOME", "XDG_RUNTIME_DIR", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "DOCKER_HOST", "DOCKER_CONFIG",
                      "DOCKER_CONTEXT"):  # the engine's own settings (rootless podman's storage, docker's daemon)
