@@ -260,3 +260,35 @@ def test_a_cached_scan_finds_what_a_fresh_scan_finds(tmp_path: Path) -> None:
     assert {f.file for f in fresh.findings} == {"pkg07/sub/.env", "pkg31/settings.py"}
     quiet = scan(str(work), cache=str(state), list_files=False)
     assert quiet.files == () and quiet.files_scanned == fresh.files_scanned and quiet.findings == fresh.findings
+
+
+def test_stale_caches_and_masked_copies_go_when_a_new_cache_is_made(tmp_path: Path) -> None:
+    """One cache per scanned folder and rules version: those unused for 30 days (a deleted
+    workspace, an older ringfence) are removed; one in use is touched, so it stays."""
+    import time
+
+    from ringfence.workspace.scan import STALE_AFTER
+
+    cache = tmp_path / "cache"
+    used, gone = tmp_path / "used", tmp_path / "gone"
+    for folder in (used, gone):
+        folder.mkdir()
+        (folder / "a.txt").write_text("nothing here\n")
+    scan(str(used), cache=str(cache))
+    scan(str(gone), cache=str(cache))
+    old = time.time() - STALE_AFTER - 86400
+    first = sorted(cache.glob("*.cache"))
+    assert len(first) == 2
+    for path in first:
+        os.utime(path, (old, old))
+    (cache / "masked" / "0123456789abcdef").mkdir(parents=True)
+    (cache / "masked" / "0123456789abcdef" / "copy").write_text("x")
+    os.utime(cache / "masked" / "0123456789abcdef", (old, old))
+    scan(str(used), cache=str(cache))  # in use: its cache is touched, not rewritten
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    (fresh / "b.txt").write_text("nothing here either\n")
+    scan(str(fresh), cache=str(cache))  # a new cache: the stale ones go
+    left = sorted(cache.glob("*.cache"))
+    assert len(left) == 2 and not (cache / "masked" / "0123456789abcdef").exists()
+    assert all(p.stat().st_mtime > old + 86400 for p in left)

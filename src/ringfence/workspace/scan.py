@@ -174,10 +174,13 @@ def _load_cache(path: str) -> tuple[dict[str, dict[str, _Identity]], dict[str, _
     try:
         with open(path, "rb") as f:
             data = marshal.loads(f.read())
+            age = _now() - os.fstat(f.fileno()).st_mtime
         if not isinstance(data, dict) or data.get("format") != _CACHE_FORMAT:
             return {}, {}
         clean, found = data["clean"], data["found"]
         if isinstance(clean, dict) and isinstance(found, dict):
+            if age > _DAY:  # in use: not stale (one touch a day, not one a run)
+                os.utime(path)
             return clean, found
     except (OSError, EOFError, ValueError, TypeError, KeyError):
         pass
@@ -191,12 +194,51 @@ def _save_cache(path: str, clean: dict[str, dict[str, _Identity]], found: dict[s
 
     try:
         os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        new = not os.path.exists(path)
         fd, temporary = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".scan-")
         with os.fdopen(fd, "wb") as f:
             marshal.dump({"format": _CACHE_FORMAT, "clean": clean, "found": found}, f)
         os.replace(temporary, path)
+        if new:
+            prune_stale(os.path.dirname(path))
     except (OSError, ValueError):
         pass  # a cache we cannot write only costs time next run
+
+
+_DAY = 86400.0
+STALE_AFTER = 30 * _DAY  # a cache (or masked copies) unused this long: its folder is gone, or its rules are old
+
+
+def _now() -> float:
+    import time
+
+    return time.time()
+
+
+def prune_stale(folder: str) -> None:
+    """Remove the caches and masked copies nobody used for ``STALE_AFTER``: one cache is
+    made per scanned folder and per version of the rules, and nothing else ever removes
+    them (a workspace deleted, ringfence upgraded). Called when a new cache is made; a cache
+    or copies folder in use is touched once a day, so it is never taken."""
+    import shutil
+
+    limit = _now() - STALE_AFTER
+    try:
+        entries = list(os.scandir(folder))
+        masked = os.path.join(folder, "masked")
+        entries += list(os.scandir(masked)) if os.path.isdir(masked) else []
+    except OSError:
+        return
+    for entry in entries:
+        try:
+            if entry.stat(follow_symlinks=False).st_mtime >= limit:
+                continue
+            if entry.name.endswith(".cache") or entry.name.startswith(".scan-"):
+                os.unlink(entry.path)
+            elif entry.is_dir(follow_symlinks=False) and os.path.dirname(entry.path) == masked:
+                shutil.rmtree(entry.path)
+        except OSError:
+            continue
 
 
 def _titles() -> dict[str, str]:
