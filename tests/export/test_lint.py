@@ -190,3 +190,17 @@ def test_the_command_line(tmp_path: Path) -> None:
     assert piped.returncode == 1 and "RF-LINT-PRIVILEGED" in piped.stdout and "fix: remove --privileged" in piped.stdout
     missing = subprocess.run([*run, str(tmp_path / "nope.sh")], capture_output=True, text=True)
     assert missing.returncode == 2 and "cannot read" in missing.stderr
+
+
+@pytest.mark.parametrize("engine", [
+    "podman --runtime runsc --runtime-flag platform=ptrace --runtime-flag network=none --runtime-flag oci-seccomp",
+    "docker -H tcp://10.0.0.5:2376 --tlsverify container",
+    "podman --log-level=warn --root /var/lib/other",
+])
+def test_the_engines_own_options_before_run_are_skipped(engine: str) -> None:
+    """However many global options come before ``run`` (gVisor needs several), the run's own
+    options are what is read: the guide's command stays clean, and a naive one is flagged."""
+    hardened = GUIDE.replace("docker run", f"{engine} run", 1)
+    assert hardened != GUIDE
+    assert rules(hardened) == rules(GUIDE)
+    assert "RF-LINT-PRIVILEGED" in rules(f"{engine} run --privileged ubuntu bash")

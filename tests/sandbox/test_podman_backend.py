@@ -157,6 +157,14 @@ def test_the_exit_status_and_the_dry_run(podman: Ringfence) -> None:
     else:
         assert "--runtime runc" in joined and "--pids-limit 64" in joined
     assert "/tmp:rw,noexec,nosuid" in joined and SECRET not in plan.stdout
+    # ringfence's own plan meets its own linter's baseline: only the writable workspace (the
+    # policy's choice) is worth a warning
+    import shlex
+
+    lint = subprocess.run(rf.argv("lint", "-"), input=shlex.join(a.replace("$RUNTIME", "/run/rf") for a in argv),
+                          capture_output=True, text=True, timeout=60)
+    rules = {line.split()[1] for line in lint.stdout.splitlines() if line.startswith(("warning", "error"))}
+    assert rules == {"RF-LINT-CODE-RW"}, lint.stdout + lint.stderr
 
 
 def test_without_a_root_file_system_nothing_runs(rf: Ringfence, container_rootfs: Path) -> None:

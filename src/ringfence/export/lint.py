@@ -220,13 +220,37 @@ def _run_commands(text: str) -> list[tuple[int, list[str]]]:
         except ValueError:
             words = []
         for at in range(len(words) - 1):
-            if os.path.basename(words[at]) in ("docker", "podman") and "run" in words[at + 1:at + 4]:
-                rest = words[at + 1:]
-                rest = rest[rest.index("run") + 1:]
-                out.append((first, rest))
-                break
+            if os.path.basename(words[at]) in ("docker", "podman"):
+                start = _after_run(words, at + 1)
+                if start is not None:
+                    out.append((first, words[start:]))
+                    break
         joined = ""
     return out
+
+
+# The engines' own options before the subcommand that take a value (podman(1), docker(1)).
+_GLOBAL_VALUE_FLAGS = {
+    "--runtime", "--runtime-flag", "--root", "--runroot", "--storage-driver", "--storage-opt", "--cgroup-manager",
+    "--events-backend", "--log-level", "--url", "--connection", "-c", "--context", "--identity", "--tmpdir",
+    "--conmon", "--hooks-dir", "--network-cmd-path", "--network-config-dir", "--volumepath", "--module",
+    "--config", "-H", "--host", "-l", "--tlscacert", "--tlscert", "--tlskey", "--db-backend", "--imagestore",
+}
+
+
+def _after_run(words: list[str], at: int) -> int | None:
+    """Where the run options start, past the engine's own options and ``container run``."""
+    while at < len(words):
+        word = words[at]
+        if word == "run":
+            return at + 1
+        if word == "container":
+            at += 1
+        elif word.startswith("-"):
+            at += 2 if "=" not in word and word in _GLOBAL_VALUE_FLAGS else 1
+        else:
+            return None
+    return None
 
 
 def _internal_networks(text: str) -> frozenset[str]:
