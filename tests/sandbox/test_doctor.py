@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from ringfence.sandbox import doctor
@@ -38,3 +40,22 @@ def test_real_checks_pass_on_this_machine() -> None:
         assert checks[name].ok, checks[name]
     assert doctor.landlock_abi() >= 1
     assert not checks["overlay (--overlay)"].required  # only `run --overlay` needs it
+
+
+@pytest.mark.boundary
+def test_the_container_backends_are_checked_for_real() -> None:
+    """Optional: a missing engine is a warning with its fix, never a failure of `doctor`."""
+    import shutil
+
+    checks = {c.name: c for c in doctor.run_checks()}
+    podman, gvisor, docker = (checks[n] for n in ("podman (--backend podman)", "gVisor (--backend gvisor)",
+                                                   "docker (--backend docker)"))
+    assert not (podman.required or gvisor.required or docker.required)
+    if shutil.which("podman") and shutil.which("runc"):
+        assert podman.ok, podman
+        if os.geteuid() != 0:
+            assert "--allow-degraded" in podman.detail and "memory limit" in podman.detail
+    if shutil.which("runsc"):
+        assert gvisor.ok == (os.geteuid() == 0), gvisor
+    if not docker.ok:  # no Docker Engine on the machines the tests run on
+        assert docker.fix and "--backend podman" in docker.fix

@@ -194,7 +194,7 @@ def _check_rootless(backend: str, policy: Policy, *, allow_degraded: bool) -> No
         raise SandboxError("the gvisor backend needs rootful podman: runsc cannot set up its sandbox's cgroups "
                            "rootless on this kind of host", hint="run as root (with --user for the agent), or use "
                            "--backend podman --allow-degraded, or --backend bwrap")
-    gaps = rootless_gaps(policy)
+    gaps = rootless_gaps(policy.container)
     if not allow_degraded:
         raise SandboxError("rootless podman cannot give this run everything the policy asks: "
                            + "; ".join(gaps) + "; ringfence does not drop a protection silently",

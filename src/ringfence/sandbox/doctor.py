@@ -195,6 +195,80 @@ def check_overlay() -> Check:
                  required=False)
 
 
+def check_podman() -> Check:
+    """``--backend podman``: podman with runc works here (``podman info``); rootless, what it
+    cannot do (``ringfence.sandbox.podman.rootless_gaps``) and its subordinate ids."""
+    name = "podman (--backend podman)"
+    podman, runc = shutil.which("podman"), shutil.which("runc")
+    if podman is None or runc is None:
+        return Check(name, False, "podman and runc are not both installed", "sudo apt-get install podman runc uidmap",
+                     required=False)
+    try:
+        info = subprocess.run([podman, "--runtime", runc, "info", "--format", "{{.Version.Version}}"],
+                              capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return Check(name, False, f"`podman info` failed: {exc}", "check podman's installation", required=False)
+    if info.returncode != 0:
+        why = (info.stderr.strip().splitlines() or ["no message"])[-1]
+        return Check(name, False, f"`podman info` failed: {why}", "check podman's installation and storage",
+                     required=False)
+    if os.geteuid() == 0:
+        return Check(name, True, f"podman {info.stdout.strip()} with runc, rootful: every limit applies", required=False)
+    import pwd
+
+    from ringfence.policy.model import ContainerPolicy
+    from ringfence.sandbox.podman import rootless_gaps
+
+    user = pwd.getpwuid(os.getuid()).pw_name
+    ranges = _read("/etc/subuid") or ""
+    if not any(line.split(":")[0] in (user, str(os.getuid())) for line in ranges.splitlines()):
+        return Check(name, False, f"rootless podman needs subordinate ids for {user} (none in /etc/subuid)",
+                     f"sudo usermod --add-subuids 100000-165535 --add-subgids 100000-165535 {user}", required=False)
+    gaps = rootless_gaps(ContainerPolicy())
+    return Check(name, True, f"podman {info.stdout.strip()} rootless, only with --allow-degraded: it cannot give "
+                 + "; ".join(gap.split(":")[0] for gap in gaps), required=False)
+
+
+def check_gvisor() -> Check:
+    """``--backend gvisor``: runsc runs a sandbox here (``runsc do``, ptrace platform)."""
+    name = "gVisor (--backend gvisor)"
+    runsc = shutil.which("runsc")
+    if runsc is None:
+        return Check(name, False, "runsc is not installed", "sudo apt-get install runsc", required=False)
+    if os.geteuid() != 0:
+        return Check(name, False, "the gvisor backend needs rootful podman here", "run ringfence as root",
+                     required=False)
+    try:
+        done = subprocess.run([runsc, "--platform=ptrace", "--network=none", "do", "/bin/true"],
+                              capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return Check(name, False, f"`runsc do` failed: {exc}", "check runsc's installation", required=False)
+    if done.returncode != 0:
+        why = (done.stderr.strip().splitlines() or ["no message"])[-1]
+        return Check(name, False, f"`runsc do /bin/true` failed: {why}", "check runsc's installation", required=False)
+    return Check(name, True, "runsc runs a sandbox on the ptrace platform", required=False)
+
+
+def check_docker() -> Check:
+    """``--backend docker``: a Docker Engine answers (``docker version``)."""
+    name = "docker (--backend docker)"
+    docker = shutil.which("docker")
+    if docker is None:
+        return Check(name, False, "docker is not installed", "install Docker Engine (docs.docker.com/engine/install), "
+                     "or use --backend podman", required=False)
+    try:
+        done = subprocess.run([docker, "version", "--format", "{{.Server.Version}}"], capture_output=True, text=True,
+                              timeout=30)
+    except (OSError, subprocess.SubprocessError) as exc:
+        return Check(name, False, f"`docker version` failed: {exc}", "start the Docker daemon", required=False)
+    if done.returncode != 0 or not done.stdout.strip():
+        why = (done.stderr.strip().splitlines() or ["no answer"])[-1]
+        return Check(name, False, f"no Docker Engine answers: {why}", "start the Docker daemon (sudo systemctl start "
+                     "docker), or use --backend podman", required=False)
+    return Check(name, True, f"Docker Engine {done.stdout.strip()} (the image needs python3 for the proxy's bridge)",
+                 required=False)
+
+
 def run_checks() -> list[Check]:
     return [
         check_bwrap(),
@@ -204,4 +278,7 @@ def run_checks() -> list[Check]:
         check_seccomp(),
         check_landlock(),
         check_overlay(),
+        check_podman(),
+        check_gvisor(),
+        check_docker(),
     ]

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from ringfence.policy import Policy
+    from ringfence.policy.model import ContainerPolicy
     from ringfence.sandbox.plan import SandboxPlan
 
 RUNTIME = "runc"  # crun fails on this host kind's cgroup set-up; runc works with every flag
@@ -78,9 +79,9 @@ GVISOR_FLAGS = (
 )
 
 
-def rootless_gaps(policy: Policy, uid: int | None = None) -> list[str]:
-    """What rootless podman cannot do for this policy on this host, one sentence each."""
-    container = policy.container
+def rootless_gaps(container: ContainerPolicy, uid: int | None = None) -> list[str]:
+    """What rootless podman cannot do for this policy's ``[container]`` on this host, one
+    sentence each (the part before the first colon names it)."""
     controllers = _delegated_controllers(os.getuid() if uid is None else uid)
     why = ("rootless podman cannot apply it on this host (cgroup v1, or cgroup v2 without the controller "
            "delegated to your user)")
@@ -178,7 +179,7 @@ def plan_podman(policy: Policy, plan: SandboxPlan, command: list[str], *, runtim
                            hint='set [container] image = "..." (present locally: nothing is pulled) '
                            'or rootfs = "/path/to/rootfs"')
     roots = sorted({m.dest for m in plan.mounts if m.kind is MountKind.BIND})
-    gaps = rootless_gaps(policy, plan.uid) if rootless else []
+    gaps = rootless_gaps(container, plan.uid) if rootless else []
     limits = [
         *(["--memory", str(container.memory), "--memory-swap", str(container.memory)]
           if not any("memory limit" in gap for gap in gaps) else []),
