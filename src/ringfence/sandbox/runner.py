@@ -14,12 +14,16 @@ Sequence (each step fails closed: if it cannot be done, nothing runs):
 
 from __future__ import annotations
 
-import fcntl
 import os
 import pwd
-import signal
+
 from ringfence._struct import field, record
 TYPE_CHECKING = False  # see ringfence._struct: typing is not imported at run time
+if TYPE_CHECKING:
+    import signal
+else:  # the C module signal wraps: the same functions and constants without the module's
+    # enum conversion of every constant (~0.5 ms of every run's start-up)
+    import _signal as signal
 
 from ringfence.errors import ProxyError, SandboxError
 from ringfence.policy.model import Policy, UnixSockets
@@ -380,6 +384,8 @@ def start_namespace(who: Identity, *, network: bool,
     if pid == 0:  # pragma: no cover - runs in the child, reported through the socket
         parent_end.close()
         # Keep the control socket clear of the fd numbers bwrap's argv names.
+        import fcntl
+
         control = fdpass.Socket(fileno=fcntl.fcntl(child_end.fileno(), fcntl.F_DUPFD_CLOEXEC, 10))
         child_end.close()
         _child(who.uid, who.gid, PROXY_PORT if network else None, control, overlay, userns_of)
@@ -444,6 +450,8 @@ def _receive_go(control: fdpass.Socket) -> tuple[list[str], dict[str, str]]:  # 
         payload += chunk
     # Park the received fds above the numbers argv names, then place them; dup2 makes the
     # copies inheritable (not CLOEXEC), as bwrap needs. The control socket is already high.
+    import fcntl
+
     high = [fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10) for fd in fds]
     os.dup2(high[0], SECCOMP_FD)
     os.dup2(high[1], STATUS_FD)

@@ -162,10 +162,17 @@ def _cache_file(folder: str, top: str) -> str:
     here = os.path.dirname(os.path.abspath(__file__))
     modules = [os.stat(os.path.join(here, name)) for name in ("credfiles.py", "secrets.py", "scan.py")]
     rules = [f"{m.st_mtime_ns}:{m.st_size}" for m in modules]
-    import zlib  # not hashlib: its OpenSSL costs the run's start-up a few ms
-
     text = "\0".join([top, __version__, *rules]).encode("utf-8", "surrogateescape")
-    return os.path.join(folder, f"{zlib.crc32(text):08x}{zlib.adler32(text):08x}{len(text):x}.cache")
+    return os.path.join(folder, f"{_fnv1a(text):016x}{len(text):x}.cache")
+
+
+def _fnv1a(data: bytes) -> int:
+    """64-bit FNV-1a: a file name, not a secret (the folder is ringfence's own). Not hashlib
+    (its OpenSSL costs the run's start-up a few ms), nor zlib (one more library to load)."""
+    value = 0xCBF29CE484222325
+    for byte in data:
+        value = ((value ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return value
 
 
 def _load_cache(path: str) -> tuple[dict[str, dict[str, _Identity]], dict[str, _Found]]:
