@@ -283,3 +283,30 @@ def test_the_write_layer_with_a_container(podman: Ringfence) -> None:
     assert listed.get("a.txt") == "M" and listed.get("new.txt") == "A", changes.stdout
     mounts = open("/proc/self/mountinfo").read()
     assert str(rf.workspace) not in mounts  # the layer was never mounted where the host sees it
+
+
+def test_a_signal_to_ringfence_reaches_the_agent(podman: Ringfence) -> None:
+    """SIGTERM to ringfence reaches the command in the container (podman's --sig-proxy; under
+    docker, the bridge as the container's first process passes it on), and its status is the run's."""
+    import signal
+
+    rf = podman
+    code = ("import signal, sys, time\n"
+            "def stop(*_):\n    print('got term', flush=True); sys.exit(3)\n"
+            "signal.signal(signal.SIGTERM, stop)\nprint('ready', flush=True)\ntime.sleep(60)\n")
+    # with the network on, so that under docker the bridge is the container's first process
+    argv = rf.run_args("--backend", rf.backend, "--allow-domain", "example.com") + [  # type: ignore[attr-defined]
+        "--", "python3", "-u", "-c", code]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=rf.workspace,
+                            env=getattr(rf, "env", None))
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "ready"
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 3, err
+    assert "got term" in out
