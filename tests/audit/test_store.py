@@ -59,7 +59,7 @@ def test_schema(log: AuditLog, db: Path) -> None:
     columns = [row[1] for row in conn.execute("PRAGMA table_info(connections)")]
     assert columns == ["id", *(f.name for f in dataclasses.fields(ConnectionRecord))]
     runs = [row[1] for row in conn.execute("PRAGMA table_info(runs)")]
-    assert runs == ["run_id", "command", "started", "ended", "exit_status", "sources"]
+    assert runs == ["run_id", "command", "started", "ended", "exit_status", "sources", "backend", "degraded"]
     indexed = {
         conn.execute(f"PRAGMA index_info({name})").fetchone()[2]
         for _, name, *_ in conn.execute("PRAGMA index_list(connections)")
@@ -122,9 +122,9 @@ def test_existing_file_is_made_private(db: Path) -> None:
 # --- version 1 logs --------------------------------------------------------------------
 
 
-def _table_info(db: Path) -> list[tuple[object, ...]]:
+def _table_info(db: Path, table: str = "connections") -> list[tuple[object, ...]]:
     with sqlite3.connect(db) as conn:
-        return list(conn.execute("PRAGMA table_info(connections)"))
+        return list(conn.execute(f"PRAGMA table_info({table})"))
 
 
 def _user_version(db: Path) -> int:
@@ -136,9 +136,10 @@ def _user_version(db: Path) -> int:
 def test_version_1_is_upgraded_in_place(v1_db: Path, tmp_path: Path, make_record: MakeRecord) -> None:
     with AuditLog.open(v1_db) as log:
         log.record(make_record(time=T0 + 2, host="new.example", credential="github"))
-    assert _user_version(v1_db) == SCHEMA_VERSION == 2
+    assert _user_version(v1_db) == SCHEMA_VERSION == 3
     AuditLog.open(tmp_path / "fresh.db").close()
     assert _table_info(v1_db) == _table_info(tmp_path / "fresh.db")
+    assert _table_info(v1_db, "runs") == _table_info(tmp_path / "fresh.db", "runs")
     rows = query(v1_db)
     assert [(r["host"], r["credential"]) for r in rows] == [
         *((host, "") for _, host, _ in V1_ROWS),
@@ -569,3 +570,23 @@ def test_sources_json_matches_the_json_module(items: list[str]) -> None:
 
     assert _json_list(items) == json.dumps(items)
     assert json.loads(_json_list(items)) == items
+
+
+
+def test_a_run_records_its_back_end_and_what_it_ran_without(v1_db: Path) -> None:
+    """Version 3: a run's back-end and its accepted gaps (--allow-degraded); an older log's
+    runs read as bubblewrap runs without any, before and after the upgrade."""
+    from ringfence.audit.queries import runs
+
+    with sqlite3.connect(v1_db) as conn:
+        conn.execute("INSERT INTO runs (run_id, command, started, sources) VALUES ('old', 'agent', ?, '[]')", (T0,))
+    assert [(r["run_id"], r["backend"], r["degraded"]) for r in runs(v1_db)] == [("old", "bwrap", [])]
+    with AuditLog.open(v1_db) as log:
+        log.start_run("new", "claude", ["/p/ringfence.toml"], backend="podman",
+                      degraded=["the memory limit: not applied", 'a "quoted" one'])
+        log.end_run("new", 0)
+    found = {r["run_id"]: r for r in runs(v1_db)}
+    assert found["old"]["backend"] == "bwrap" and found["old"]["degraded"] == []
+    assert found["new"]["backend"] == "podman" and found["new"]["exit_status"] == 0
+    assert found["new"]["degraded"] == ["the memory limit: not applied", 'a "quoted" one']
+    assert found["new"]["sources"] == ["/p/ringfence.toml"]

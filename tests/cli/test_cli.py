@@ -343,6 +343,19 @@ def test_log_of_an_empty_run(rf: Ringfence) -> None:
                                     "UP", "DOWN", "MS"]
 
 
+def test_log_runs_lists_each_run_with_its_status(rf: Ringfence) -> None:
+    """A run without connections still has its record: command, back-end, exit status."""
+    assert rf.run("exit 5").returncode == 5
+    table = rf.cli("log", "--runs", "--audit", str(rf.audit))
+    assert table.returncode == 0, table.stderr
+    header, row = table.stdout.splitlines()
+    assert header.split() == ["STARTED", "RUN", "BACKEND", "EXIT", "SECONDS", "DEGRADED", "COMMAND"]
+    cells = row.split()  # date, time, run, back-end, exit, seconds, degraded, the command
+    assert cells[3:5] == ["bwrap", "5"] and cells[6] == "no" and row.endswith("exit 5'")
+    mixed = rf.cli("log", "--runs", "--denied", "--audit", str(rf.audit))
+    assert mixed.returncode == 2 and "--runs lists runs" in mixed.stderr
+
+
 # ---- doctor, version, no command -----------------------------------------------------------
 
 

@@ -104,6 +104,10 @@ def test_the_proxy_is_the_only_way_out(podman: Ringfence, http_origin: Origin) -
     log = rf.cli("log", "--audit", str(rf.audit), "--json")
     decisions = [json.loads(line)["decision"] for line in log.stdout.splitlines()]
     assert "allow" in decisions and "deny" in decisions
+    runs = rf.cli("log", "--runs", "--json", "--audit", str(rf.audit))
+    run = json.loads(runs.stdout.splitlines()[-1])
+    assert run["backend"] == rf.backend and run["degraded"] == [] and run["exit_status"] == 0  # type: ignore[attr-defined]
+    assert run["run_id"] == json.loads(log.stdout.splitlines()[-1])["run_id"]
 
 
 def test_a_fork_bomb_and_a_memory_hog_are_contained(podman: Ringfence) -> None:
@@ -225,6 +229,12 @@ def test_rootless_podman_with_allow_degraded(rf: Ringfence, http_origin: Origin)
     written = rf.workspace / "agent-output.txt"
     assert written.read_text() == "the agent's work\n" and written.stat().st_uid == os.getuid()
     assert SECRET in (rf.workspace / ".env").read_text() and SECRET not in proc.stdout + proc.stderr
+    # the audit log keeps what the run ran without, and `log --runs` shows it
+    runs = rf.cli("log", "--runs", "--json", "--audit", str(rf.audit))
+    last = json.loads(runs.stdout.splitlines()[-1])
+    assert last["backend"] == "podman" and len(last["degraded"]) == 4 and last["exit_status"] == 0
+    table = rf.cli("log", "--runs", "--audit", str(rf.audit)).stdout
+    assert "yes (4)" in table and "without: the memory limit" in table
 
 
 def test_a_terminal_reaches_the_agent(podman: Ringfence) -> None:

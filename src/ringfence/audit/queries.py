@@ -55,6 +55,50 @@ def query(
     return [cast(AuditRow, dict(zip(names, row))) for row in reversed(rows)]
 
 
+def runs(
+    path: str | os.PathLike[str],
+    *,
+    since: float | None = None,
+    run_id: str | None = None,
+    limit: int | None = 50,
+) -> list[dict[str, object]]:
+    """The last ``limit`` runs (started at or after ``since``; ``run_id``: that one), oldest
+    first: command, start, end, exit status, policy files, back-end and what the back-end
+    could not apply (``degraded``, accepted with ``--allow-degraded``). Lists are decoded."""
+    import json
+
+    if limit is not None and limit < 1:
+        raise ValueError(f"limit must be at least 1, not {limit}")
+    path = Path(path)
+    conn, version = _open_read_only(path)
+    columns = schema.run_column_sql(version)
+    selected = ", ".join(expr if expr == name else f"{expr} AS {name}" for name, expr in columns.items())
+    tests = [("started >= ?", since), ("run_id = ?", run_id)]
+    where = [test for test, value in tests if value is not None]
+    params: list[object] = [value for _, value in tests if value is not None]
+    sql = f"SELECT {selected} FROM runs" + (" WHERE " + " AND ".join(where) if where else "")
+    sql += " ORDER BY started DESC, rowid DESC"
+    if limit is not None:
+        sql += " LIMIT ?"
+        params.append(limit)
+    try:
+        rows = conn.execute(sql, params).fetchall()
+    except sqlite3.Error as exc:
+        raise schema.sqlite_error(str(path), exc, "read") from exc
+    finally:
+        conn.close()
+    out = []
+    for row in reversed(rows):
+        item = dict(zip(columns, row))
+        for name in ("sources", "degraded"):
+            try:
+                item[name] = json.loads(str(item[name]))
+            except ValueError:
+                item[name] = [str(item[name])]
+        out.append(item)
+    return out
+
+
 def parse_since(text: str) -> float:
     """Seconds in a duration such as ``30s``, ``10m``, ``2h`` or ``1d``; ValueError otherwise."""
     match = _SINCE.fullmatch(text.strip())

@@ -98,3 +98,41 @@ def _join(cells: tuple[str, ...], widths: list[int], headers: tuple[str, ...]) -
         for cell, width, header in zip(cells, widths, headers)
     )
     return "  ".join(padded).rstrip()
+
+
+_RUN_HEADERS = ("STARTED", "RUN", "BACKEND", "EXIT", "SECONDS", "DEGRADED", "COMMAND")
+
+
+def render_runs_table(runs: Sequence[dict[str, object]]) -> str:
+    """One line per run; a degraded run (``--allow-degraded``) says what it ran without,
+    one indented line each, so that nobody reads it as a fully protected run."""
+    lines: list[tuple[str, ...]] = [_RUN_HEADERS]
+    notes: dict[int, list[str]] = {}
+    for run in runs:
+        started, ended = float(run["started"]), run["ended"]  # type: ignore[arg-type]
+        status = run["exit_status"]
+        degraded = [str(d) for d in run["degraded"]]  # type: ignore[attr-defined]
+        lines.append((
+            time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started)),
+            _printable(str(run["run_id"])[:_SHORT_RUN_ID * 2]),
+            _printable(str(run["backend"])),
+            "-" if status is None else str(status),
+            "-" if ended is None else f"{float(ended) - started:.1f}",  # type: ignore[arg-type]
+            f"yes ({len(degraded)})" if degraded else "no",
+            _printable(str(run["command"]))[:80],
+        ))
+        if degraded:
+            notes[len(lines) - 1] = degraded
+    widths = [max(len(line[i]) for line in lines) for i in range(len(_RUN_HEADERS))]
+    out = []
+    for number, line in enumerate(lines):
+        out.append("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip() + "\n")
+        out += [f"    without: {_printable(note)}\n" for note in notes.get(number, [])]
+    return "".join(out)
+
+
+def render_runs_json_lines(runs: Sequence[dict[str, object]]) -> str:
+    """One JSON object per run, times as ISO 8601 UTC."""
+    return "".join(json.dumps({**run, "started": iso_utc(float(run["started"])),  # type: ignore[arg-type]
+                               "ended": None if run["ended"] is None else iso_utc(float(run["ended"]))})  # type: ignore[arg-type]
+                   + "\n" for run in runs)

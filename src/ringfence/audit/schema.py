@@ -5,7 +5,8 @@ initialised, ``SCHEMA_VERSION`` is this one, anything higher was written by a ne
 The writer brings an older log up to date when it opens it (``MIGRATIONS``); a reader opens
 read-only and cannot, so it selects the default of a column the log predates (``column_sql``).
 
-Versions: 1, the first; 2 added ``connections.credential``.
+Versions: 1, the first; 2 added ``connections.credential``; 3 added ``runs.backend`` and
+``runs.degraded`` (what the back-end could not apply, accepted with ``--allow-degraded``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import _sqlite3 as sqlite3  # see ringfence.audit.store
 
 from ringfence.errors import AuditError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Every field of ConnectionRecord, in declaration order; the table adds an ``id``.
 COLUMNS = (
@@ -45,6 +46,11 @@ _DECISIONS = ", ".join(f"'{d}'" for d in DECISIONS)
 
 # One definition for new logs and migrated ones, so both end with the same table.
 _CREDENTIAL = "credential TEXT NOT NULL DEFAULT ''"
+_BACKEND = "backend TEXT NOT NULL DEFAULT 'bwrap'"
+_DEGRADED = "degraded TEXT NOT NULL DEFAULT '[]'"
+
+# The runs table's columns, as ``runs`` reads them.
+RUN_COLUMNS = ("run_id", "command", "started", "ended", "exit_status", "sources", "backend", "degraded")
 
 DDL = (
     f"""CREATE TABLE connections (
@@ -68,14 +74,17 @@ DDL = (
     )""",
     "CREATE INDEX connections_time ON connections (time)",
     "CREATE INDEX connections_run_id ON connections (run_id)",
-    # sources: a JSON array of the policy files the run used, highest layer first.
-    """CREATE TABLE runs (
+    # sources: a JSON array of the policy files the run used, highest layer first;
+    # degraded: a JSON array of what the back-end could not apply (``--allow-degraded``).
+    f"""CREATE TABLE runs (
         run_id TEXT PRIMARY KEY,
         command TEXT NOT NULL,
         started REAL NOT NULL,
         ended REAL,
         exit_status INTEGER,
-        sources TEXT NOT NULL
+        sources TEXT NOT NULL,
+        {_BACKEND},
+        {_DEGRADED}
     )""",
 )
 
@@ -84,10 +93,12 @@ DDL = (
 # NOT NULL column needs its non-NULL default (https://sqlite.org/lang_altertable.html).
 MIGRATIONS: dict[int, tuple[str, ...]] = {
     1: (f"ALTER TABLE connections ADD COLUMN {_CREDENTIAL}",),
+    2: (f"ALTER TABLE runs ADD COLUMN {_BACKEND}", f"ALTER TABLE runs ADD COLUMN {_DEGRADED}"),
 }
 
 # The columns added after version 1: name -> (the version that added it, its default as SQL).
 _ADDED = {"credential": (2, "''")}
+_RUN_ADDED = {"backend": (3, "'bwrap'"), "degraded": (3, "'[]'")}
 
 INSERT_CONNECTION = (
     f"INSERT INTO connections ({', '.join(COLUMNS)}) VALUES ({', '.join('?' for _ in COLUMNS)})"
@@ -105,6 +116,14 @@ def column_sql(version: int) -> dict[str, str]:
     return {
         name: _ADDED[name][1] if name in _ADDED and version < _ADDED[name][0] else name
         for name in COLUMNS
+    }
+
+
+def run_column_sql(version: int) -> dict[str, str]:
+    """``column_sql`` for the runs table."""
+    return {
+        name: _RUN_ADDED[name][1] if name in _RUN_ADDED and version < _RUN_ADDED[name][0] else name
+        for name in RUN_COLUMNS
     }
 
 

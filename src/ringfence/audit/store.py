@@ -80,6 +80,8 @@ class _StartRun:
     command: str
     started: float
     sources: str
+    backend: str
+    degraded: str
     reply: _Reply
 
 
@@ -147,10 +149,13 @@ class AuditLog:
             )
         self._queue.put(_row(rec))
 
-    def start_run(self, run_id: str, command: str, sources: Sequence[str | os.PathLike[str]]) -> None:
-        """Record that a run started; committed before this returns."""
+    def start_run(self, run_id: str, command: str, sources: Sequence[str | os.PathLike[str]], *,
+                  backend: str = "bwrap", degraded: Sequence[str] = ()) -> None:
+        """Record that a run started (on ``backend``, without what ``degraded`` names);
+        committed before this returns."""
         names = _json_list([os.fspath(s) for s in sources])
-        self._call(_StartRun(run_id, command, time.time(), names, _Reply()), "record the run")
+        self._call(_StartRun(run_id, command, time.time(), names, backend, _json_list(list(degraded)), _Reply()),
+                   "record the run")
 
     def end_run(self, run_id: str, exit_status: int) -> None:
         """Record how a started run ended; committed before this returns."""
@@ -267,8 +272,8 @@ class AuditLog:
         if isinstance(item, _StartRun):
             try:
                 self._conn.execute(
-                    "INSERT INTO runs (run_id, command, started, sources) VALUES (?, ?, ?, ?)",
-                    (item.run_id, item.command, item.started, item.sources),
+                    "INSERT INTO runs (run_id, command, started, sources, backend, degraded) VALUES (?, ?, ?, ?, ?, ?)",
+                    (item.run_id, item.command, item.started, item.sources, item.backend, item.degraded),
                 )
             except sqlite3.IntegrityError:  # only this statement is undone
                 return ValueError(f"run {item.run_id!r} is already in the audit log")

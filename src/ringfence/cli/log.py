@@ -28,6 +28,17 @@ def cmd_log(args: argparse.Namespace) -> int:
             raise UsageError(f"--since {args.since!r} is not an age", hint="give one such as 30s, 10m, 2h or 1d") from None
     if args.limit < 1:
         raise UsageError(f"--limit {args.limit} is not a count", hint="give 1 or more")
+    if getattr(args, "runs", False):
+        if args.denied or args.credential:
+            raise UsageError("--runs lists runs, not connections: --denied and --credential do not apply",
+                             hint="drop --denied / --credential, or drop --runs")
+        from ringfence.audit.queries import runs
+        from ringfence.audit.render import render_runs_json_lines, render_runs_table
+
+        found = runs(_audit_path(args), since=since, run_id=args.run, limit=args.limit)
+        text = render_runs_json_lines(found) if args.json else render_runs_table(found)
+        print(text, end="")
+        return ExitCode.OK
     rows = query(_audit_path(args), denied_only=args.denied, since=since, run_id=args.run,
                  credential=args.credential, limit=args.limit)
     text = render_json_lines(rows) if args.json else render_table(rows)

@@ -47,6 +47,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         policy = apply(policy, sandbox_rules(policy, cwd=os.getcwd(), home=home_of_invoker()))
     backend = getattr(args, "backend", None) or "bwrap"
+    degraded: list[str] = []  # what the back-end cannot apply, accepted with --allow-degraded
     if backend not in ("bwrap", "podman", "gvisor", "docker"):
         raise UsageError(f"unknown backend {backend!r}", hint="use --backend bwrap, podman, gvisor or docker")
     if backend in ("podman", "gvisor", "docker"):
@@ -57,7 +58,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                              "their mounts elsewhere)",
                              hint="run as root with --backend podman or gvisor, use --backend bwrap, or drop --overlay")
         if os.geteuid() != 0 and backend != "docker":
-            _check_rootless(backend, policy, allow_degraded=bool(getattr(args, "allow_degraded", False)))
+            degraded = _check_rootless(backend, policy, allow_degraded=bool(getattr(args, "allow_degraded", False)))
     absent = policy.workspace.mask and policy.workspace.credential_files == "absent"
     if absent and not (getattr(args, "overlay", False) or getattr(args, "layer", None)):
         raise UsageError('[workspace] credential_files = "absent" needs --overlay: a bind mount can hide a '
@@ -144,7 +145,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 from ringfence.audit.redact import redact_command
 
                 logged = redact_command(command)  # the audit log keeps the shape, never a typed secret
-                audit.start_run(run_id, logged, [str(s) for s in policy.sources])
+                audit.start_run(run_id, logged, [str(s) for s in policy.sources], backend=backend, degraded=degraded)
             except BaseException:
                 scanning.abandon()
                 if namespace is not None:
@@ -184,7 +185,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             _say_layer(layer)
 
 
-def _check_rootless(backend: str, policy: Policy, *, allow_degraded: bool) -> None:
+def _check_rootless(backend: str, policy: Policy, *, allow_degraded: bool) -> list[str]:
     """Rootless podman runs only with what it cannot do accepted (``--allow-degraded``) and
     named; gVisor does not run rootless here."""
     from ringfence.errors import SandboxError
@@ -202,6 +203,7 @@ def _check_rootless(backend: str, policy: Policy, *, allow_degraded: bool) -> No
                            "them (each is named), or use --backend bwrap")
     for gap in gaps:
         print(f"ringfence: degraded (--allow-degraded): {gap}", file=sys.stderr)
+    return gaps
 
 
 def _layer(args: argparse.Namespace, policy: Policy) -> Layer | None:
