@@ -13,11 +13,11 @@ CLONE_NEWUSER refuses multi-threaded callers).
 
 from __future__ import annotations
 
+import _socket  # not socket: its enum conversions of every constant cost the helper ~2 ms
 import ctypes
 import errno
 import fcntl
 import os
-import socket
 import struct
 
 CLONE_NEWUSER = 0x10000000
@@ -29,6 +29,9 @@ _IFREQ = "16sH14x"  # struct ifreq: name, then ifr_flags in the union (netdevice
 
 
 def unshare(flags: int) -> None:
+    if hasattr(os, "unshare"):  # Python 3.12 and later
+        os.unshare(flags)
+        return
     libc = ctypes.CDLL(None, use_errno=True)
     if libc.unshare(ctypes.c_int(flags)) != 0:
         err = ctypes.get_errno()
@@ -100,28 +103,31 @@ def _write(path: str, text: str) -> None:
 
 
 def bring_up_loopback() -> None:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        request = struct.pack(_IFREQ, b"lo", 0)
-        flags = struct.unpack(_IFREQ, fcntl.ioctl(s, _SIOCGIFFLAGS, request))[1]
-        fcntl.ioctl(s, _SIOCSIFFLAGS, struct.pack(_IFREQ, b"lo", flags | _IFF_UP))
-
-
-def listen_loopback(port: int) -> list[socket.socket]:
-    """Listening sockets on 127.0.0.1:port and, where IPv6 exists, [::1]:port."""
-    listeners = [_listen(socket.AF_INET, "127.0.0.1", port)]
+    s = _socket.socket(_socket.AF_INET, _socket.SOCK_DGRAM)
     try:
-        listeners.append(_listen(socket.AF_INET6, "::1", port))
+        request = struct.pack(_IFREQ, b"lo", 0)
+        flags = struct.unpack(_IFREQ, fcntl.ioctl(s.fileno(), _SIOCGIFFLAGS, request))[1]
+        fcntl.ioctl(s.fileno(), _SIOCSIFFLAGS, struct.pack(_IFREQ, b"lo", flags | _IFF_UP))
+    finally:
+        s.close()
+
+
+def listen_loopback(port: int) -> list[_socket.socket]:
+    """Listening sockets on 127.0.0.1:port and, where IPv6 exists, [::1]:port."""
+    listeners = [_listen(_socket.AF_INET, "127.0.0.1", port)]
+    try:
+        listeners.append(_listen(_socket.AF_INET6, "::1", port))
     except OSError as exc:
         if exc.errno not in (errno.EADDRNOTAVAIL, errno.EAFNOSUPPORT):
             raise
     return listeners
 
 
-def _listen(family: socket.AddressFamily, host: str, port: int) -> socket.socket:
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    if family == socket.AF_INET6:
-        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+def _listen(family: int, host: str, port: int) -> _socket.socket:
+    sock = _socket.socket(family, _socket.SOCK_STREAM)
+    sock.setsockopt(_socket.SOL_SOCKET, _socket.SO_REUSEADDR, 1)
+    if family == _socket.AF_INET6:
+        sock.setsockopt(_socket.IPPROTO_IPV6, _socket.IPV6_V6ONLY, 1)
     sock.bind((host, port))
     sock.listen(1024)
     return sock
