@@ -320,3 +320,25 @@ def test_a_signal_to_ringfence_reaches_the_agent(podman: Ringfence) -> None:
             proc.wait()
     assert proc.returncode == 3, err
     assert "got term" in out
+
+
+def test_the_docker_bridge_keeps_no_connection_open(podman: Ringfence, http_origin: Origin) -> None:
+    """Under docker the bridge relays every connection to the proxy's socket; after many, it
+    holds no more descriptors than before (it lives as long as the agent)."""
+    rf = podman
+    if rf.backend != "docker":  # type: ignore[attr-defined]
+        pytest.skip("the bridge is the docker back-end's")
+    port = int(http_origin.url.rsplit(":", 1)[1].rstrip("/"))
+    code = (
+        "import os, urllib.request\n"
+        "def fds(): return len(os.listdir('/proc/1/fd'))\n"
+        f"urllib.request.urlopen('http://127.0.0.1:{port}/').read()\n"
+        "before = fds()\n"
+        f"statuses = {{urllib.request.urlopen('http://127.0.0.1:{port}/').status for _ in range(40)}}\n"
+        "import time; time.sleep(0.5)\n"
+        "print(before, fds(), sorted(statuses))\n"
+    )
+    proc = _run(rf, code, "--allow-domain", "127.0.0.1")
+    assert proc.returncode == 0, proc.stderr
+    before, after, statuses = proc.stdout.split(maxsplit=2)
+    assert statuses.strip() == "[200]" and int(after) <= int(before), proc.stdout

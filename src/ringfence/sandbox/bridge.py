@@ -59,19 +59,34 @@ def _listen(port: int) -> "list[socket.socket]":
     return listeners
 
 
-def _pump(source: socket.socket, target: socket.socket) -> None:
-    try:
-        while True:
-            data = source.recv(65536)
-            if not data:
-                break
-            target.sendall(data)
-    except OSError:
-        pass
-    try:
-        target.shutdown(socket.SHUT_WR)
-    except OSError:
-        pass
+class _Pair:
+    """The agent's connection and the proxy's: each direction pumped by a thread; the second
+    to finish closes both (the bridge lives as long as the agent: no descriptor may leak)."""
+
+    def __init__(self, client: socket.socket, upstream: socket.socket) -> None:
+        self.sockets = (client, upstream)
+        self._lock = threading.Lock()
+        self._running = 2
+
+    def pump(self, source: socket.socket, target: socket.socket) -> None:
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                target.sendall(data)
+        except OSError:
+            pass
+        try:
+            target.shutdown(socket.SHUT_WR)
+        except OSError:
+            pass
+        with self._lock:
+            self._running -= 1
+            last = self._running == 0
+        if last:
+            for sock in self.sockets:
+                sock.close()
 
 
 def _serve(listener: socket.socket, path: str) -> None:
@@ -88,8 +103,9 @@ def _serve(listener: socket.socket, path: str) -> None:
             client.close()
             upstream.close()
             continue
-        threading.Thread(target=_pump, args=(client, upstream), daemon=True).start()
-        threading.Thread(target=_pump, args=(upstream, client), daemon=True).start()
+        pair = _Pair(client, upstream)
+        threading.Thread(target=pair.pump, args=(client, upstream), daemon=True).start()
+        threading.Thread(target=pair.pump, args=(upstream, client), daemon=True).start()
 
 
 def _load_filter(path: str) -> None:
