@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 
 
-def write_atomic(path: str, data: bytes | str, mode: int = 0o644) -> None:
+def write_atomic(path: str, data: bytes | str, mode: int = 0o644, *, sync_folder: bool = False) -> None:
     """Replace ``path`` with ``data``: written beside it (created 0600, given ``mode`` before
     the rename), flushed to disk, then renamed, so ``path`` is the old file or the new one,
-    never a part of either."""
+    never a part of either. ``sync_folder``: the rename too is flushed (fsync(2): "also needs
+    an explicit fsync on the directory"), for what must survive a power loss (the CA's key)."""
     target = os.path.abspath(path)
     partial = f"{target}.{os.urandom(6).hex()}.tmp"
     raw = data.encode("utf-8") if isinstance(data, str) else data
@@ -23,6 +24,12 @@ def write_atomic(path: str, data: bytes | str, mode: int = 0o644) -> None:
         finally:
             os.close(fd)
         os.replace(partial, target)
+        if sync_folder:
+            folder = os.open(os.path.dirname(target), os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            try:
+                os.fsync(folder)
+            finally:
+                os.close(folder)
     except BaseException:
         try:
             os.unlink(partial)

@@ -197,27 +197,16 @@ class _Lock:
 
 
 def _write_atomic(path: str, data: bytes, mode: int) -> None:
-    """Replace ``path`` with ``data`` (``mode`` is applied before the name appears)."""
-    folder = os.path.dirname(path)
-    partial = f"{path}.{os.urandom(6).hex()}.tmp"
+    """Replace ``path`` with ``data``, durably (``ringfence._files.write_atomic``): created 0600
+    whatever the final mode, so the key is never readable by others, not even while it is
+    being written; the public files are widened only before the rename."""
+    from ringfence._files import write_atomic
+
     try:
-        # created 0600 whatever the final mode: the key is never readable by others, not even
-        # while it is being written; the public files are widened only before the rename
-        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-        try:
-            os.fchmod(fd, mode)
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(partial, path)
-        _fsync_folder(folder)
+        write_atomic(path, data, mode, sync_folder=True)
     except OSError as exc:
-        _unlink_quietly(partial)
         raise TlsError(f"cannot write {path}: {exc.strerror}",
-                       hint=f"check that {folder} is yours, writable and not full") from exc
+                       hint=f"check that {os.path.dirname(path)} is yours, writable and not full") from exc
 
 
 def _fsync_folder(folder: str) -> None:
@@ -226,13 +215,6 @@ def _fsync_folder(folder: str) -> None:
         os.fsync(fd)  # makes the rename itself durable (fsync(2): "also needs an explicit fsync on the directory")
     finally:
         os.close(fd)
-
-
-def _unlink_quietly(path: str) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
 
 
 def _write_bundle(folder: str) -> None:
