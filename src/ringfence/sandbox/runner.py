@@ -835,8 +835,9 @@ class _Listeners:
 
 def _bridge_files(plan: SandboxPlan, runtime: _Runtime, policy: Policy) -> int:
     """The docker backend's files in the run's folder: the bridge's source, ringfence's seccomp
-    program for the agent (AF_UNIX refused), and the proxy's listening Unix socket, owned by
-    the agent (mode 0600); returns the socket's fd."""
+    program for the agent (the sandbox's own: AF_UNIX refused unless ``unix_sockets =
+    "sandbox"``), and the proxy's listening Unix socket, owned by the agent (mode 0600);
+    returns the socket's fd."""
     import socket
 
     from ringfence.sandbox import bridge
@@ -845,7 +846,8 @@ def _bridge_files(plan: SandboxPlan, runtime: _Runtime, policy: Policy) -> int:
 
     with open(bridge.__file__, "rb") as fh:
         source = fh.read()
-    for name, data in ((BRIDGE, source), (FILTER, build_filter(SeccompOptions(allow_unix_sockets=False)))):
+    program = build_filter(SeccompOptions(allow_unix_sockets=policy.network.unix_sockets is UnixSockets.SANDBOX))
+    for name, data in ((BRIDGE, source), (FILTER, program)):
         path = os.path.join(runtime.folder, name)
         with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444), "wb") as out:
             out.write(data)
