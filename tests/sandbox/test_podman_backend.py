@@ -342,3 +342,37 @@ def test_the_docker_bridge_keeps_no_connection_open(podman: Ringfence, http_orig
     assert proc.returncode == 0, proc.stderr
     before, after, statuses = proc.stdout.split(maxsplit=2)
     assert statuses.strip() == "[200]" and int(after) <= int(before), proc.stdout
+
+
+def test_the_pause_process_is_believed_only_from_a_folder_of_our_own(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pid rootless podman leaves in its runtime folder sends the helper into a user
+    namespace: it is read only from a folder that is ours and nobody else may write."""
+    import time
+
+    from ringfence.sandbox import podman as planner
+
+    if shutil.which("unshare") is None:
+        pytest.skip("needs util-linux's unshare")
+    other = subprocess.Popen(["unshare", "--user", "sleep", "30"])  # ours, in a user namespace of its own
+    try:
+        for _ in range(100):
+            if os.readlink(f"/proc/{other.pid}/ns/user") != os.readlink("/proc/self/ns/user"):
+                break
+            time.sleep(0.02)
+        folder = tmp_path / "run"
+        (folder / "libpod/tmp").mkdir(parents=True)
+        (folder / "libpod/tmp/pause.pid").write_text(str(other.pid))
+        for path in (folder, folder / "libpod", folder / "libpod/tmp"):
+            path.chmod(0o700)
+        monkeypatch.setenv("XDG_RUNTIME_DIR", str(folder))
+        found = planner._find_pause()
+        assert found == other.pid
+        (folder / "libpod/tmp").chmod(0o777)  # anyone could have planted the pid
+        assert planner._find_pause() != other.pid
+        (folder / "libpod/tmp").chmod(0o700)
+        (folder / "libpod/tmp/pause.pid").write_text(str(os.getpid()))  # our own namespace: not podman's
+        assert planner._find_pause() != os.getpid()
+    finally:
+        other.kill()
+        other.wait()

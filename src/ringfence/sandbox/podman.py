@@ -50,6 +50,7 @@ class ContainerPlan:
     command: tuple[str, ...]
     env: dict[str, str]  # values for the --env NAME options: podman's own environment, never argv
     notes: tuple[str, ...] = ()  # what this plan cannot do (rootless: ``rootless_gaps``)
+    rootless: bool = False
 
     def argv(self, netns_pid: int | None, seccomp_file: str) -> list[str]:
         """The full command line; the namespace helper's pid and the profile's file are the run's."""
@@ -59,7 +60,7 @@ class ContainerPlan:
     def to_json(self) -> dict[str, Any]:
         backend = "docker" if self.options[0] == "docker" else (
             "gvisor" if "runsc" in " ".join(self.options[:3]) else "podman")
-        return {"backend": backend, "rootless": "--user 0:0" in " ".join(self.options), "argv": self.argv(None, "$RUNTIME/seccomp.json"), "env": sorted(self.env),
+        return {"backend": backend, "rootless": self.rootless, "argv": self.argv(None, "$RUNTIME/seccomp.json"), "env": sorted(self.env),
                 "notes": list(self.notes)}
 
 
@@ -138,7 +139,14 @@ def _find_pause() -> int | None:
     mine = os.readlink("/proc/self/ns/user")
     for folder in filter(None, folders):
         try:
+            # podman's own folder, nobody else's: /tmp is anyone's, and a pid planted there must
+            # not send the helper into some other user namespace of ours
+            if any((st.st_uid != uid or st.st_mode & 0o022) for st in (
+                    os.stat(folder), os.stat(os.path.join(folder, "libpod/tmp")))):
+                continue
             with open(os.path.join(folder, "libpod/tmp/pause.pid")) as fh:
+                if os.fstat(fh.fileno()).st_uid != uid:
+                    continue
                 pid = int(fh.read().strip())
             if os.stat(f"/proc/{pid}").st_uid == uid and os.readlink(f"/proc/{pid}/ns/user") != mine:
                 return pid
@@ -237,7 +245,7 @@ def plan_podman(policy: Policy, plan: SandboxPlan, command: list[str], *, runtim
         gaps.append("user namespace remapping is the Docker daemon's setting (dockerd --userns-remap=default, or "
                     "rootless Docker), not a container's: without it the agent's uid inside is the same uid on the host")
     target = ("--rootfs", container.rootfs) if container.rootfs and not docker else ("--pull", "never", container.image)
-    return ContainerPlan(tuple(argv), target, tuple(command), env, tuple(gaps))
+    return ContainerPlan(tuple(argv), target, tuple(command), env, tuple(gaps), rootless)
 
 
 def _limit(name: str) -> tuple[int, int]:
