@@ -15,6 +15,8 @@ SAME = [
     ["run", "--policy=p.toml", "--", "--weird-command-name"],
     ["run", "--no-mask", "--overlay", "--layer", "review", "--backend", "gvisor", "--", "true"],
     ["run", "--backend=podman", "--user", "bob", "--", "claude"],
+    ["run", "--backend", "docker", "--allow-degraded", "--no-network", "--", "claude"],
+    ["run", "--allow-degraded", "--backend=podman", "--overlay", "--", "sh", "-c", "true"],
 ]
 
 
