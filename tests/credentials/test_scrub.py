@@ -107,3 +107,18 @@ def test_fresh_scrubbers_share_needles_but_not_what_is_held() -> None:
 def test_a_chunk_without_needles_passes_through_uncopied() -> None:
     chunk = b"x" * 100_000
     assert Scrubber({b"secret-value": b"XXXXXXXXXXXX"}).feed(chunk) is chunk
+
+
+def test_the_hold_back_is_the_longest_suffix_that_starts_a_needle() -> None:
+    """The fast hold-back (candidates found by first byte) agrees with the definition on
+    random data over a small alphabet, where prefixes recur and overlap."""
+    import random
+
+    rng = random.Random(20261208)
+    for _ in range(3000):
+        needles = {bytes(rng.choice(b"abc") for _ in range(rng.randint(1, 7))) for _ in range(rng.randint(1, 3))}
+        scrubber = Scrubber({n: b"*" * len(n) for n in needles})
+        data = bytes(rng.choice(b"abcd") for _ in range(rng.randint(0, 12)))
+        expected = next((length for length in range(min(len(data), max(map(len, needles)) - 1), 0, -1)
+                         if any(n.startswith(data[-length:]) and length < len(n) for n in needles)), 0)
+        assert scrubber._hold_length(data) == expected, (needles, data)
