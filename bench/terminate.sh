@@ -320,9 +320,10 @@ if [ "$OPAQUE" = 1 ]; then
   touch "$RUN/opaque-start"
   bash "$BENCH/proxy.sh" --no-trunc --only direct,squid --duration 3 --conn 20 >"$RUN/opaque.out" 2>&1 ||
     { tail -20 "$RUN/opaque.out" >&2; say "proxy.sh failed"; }
-  PROXY_TSV=$(find "$RESULTS/proxy" -maxdepth 1 -name '*.tsv' ! -name 'trunc-*' -newer "$RUN/opaque-start" 2>/dev/null | sort | tail -1)
+  PROXY_TSV=$(find "$RESULTS/proxy" -maxdepth 1 -name '*.tsv' ! -name 'trunc-*' -newer "$RUN/opaque-start" 2>/dev/null | sort | tail -1 || true)
 else
-  PROXY_TSV=$(find "$RESULTS/proxy" -maxdepth 1 -name '*.tsv' ! -name 'trunc-*' 2>/dev/null | sort | tail -1)
+  # none yet is fine: the summary then has no opaque row (find fails on a missing folder)
+  PROXY_TSV=$(find "$RESULTS/proxy" -maxdepth 1 -name '*.tsv' ! -name 'trunc-*' 2>/dev/null | sort | tail -1 || true)
 fi
 {
   echo "host: $(machine_line)"
