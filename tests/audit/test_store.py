@@ -590,3 +590,4 @@ def test_a_run_records_its_back_end_and_what_it_ran_without(v1_db: Path) -> None
     assert found["new"]["backend"] == "podman" and found["new"]["exit_status"] == 0
     assert found["new"]["degraded"] == ["the memory limit: not applied", 'a "quoted" one']
     assert found["new"]["sources"] == ["/p/ringfence.toml"]
+    assert [r["run_id"] for r in runs(v1_db, degraded_only=True)] == ["new"]

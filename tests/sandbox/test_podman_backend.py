@@ -235,6 +235,8 @@ def test_rootless_podman_with_allow_degraded(rf: Ringfence, http_origin: Origin)
     assert last["backend"] == "podman" and len(last["degraded"]) == 4 and last["exit_status"] == 0
     table = rf.cli("log", "--runs", "--audit", str(rf.audit)).stdout
     assert "yes (4)" in table and "without: the memory limit" in table
+    only = rf.cli("log", "--runs", "--degraded", "--json", "--audit", str(rf.audit)).stdout.splitlines()
+    assert only and all(json.loads(line)["degraded"] for line in only)
 
 
 def test_a_terminal_reaches_the_agent(podman: Ringfence) -> None:

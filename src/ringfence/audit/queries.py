@@ -60,11 +60,13 @@ def runs(
     *,
     since: float | None = None,
     run_id: str | None = None,
+    degraded_only: bool = False,
     limit: int | None = 50,
 ) -> list[dict[str, object]]:
-    """The last ``limit`` runs (started at or after ``since``; ``run_id``: that one), oldest
-    first: command, start, end, exit status, policy files, back-end and what the back-end
-    could not apply (``degraded``, accepted with ``--allow-degraded``). Lists are decoded."""
+    """The last ``limit`` runs (started at or after ``since``; ``run_id``: that one;
+    ``degraded_only``: those that ran without something), oldest first: command, start, end,
+    exit status, policy files, back-end and what the back-end could not apply (``degraded``,
+    accepted with ``--allow-degraded``). Lists are decoded."""
     import json
 
     if limit is not None and limit < 1:
@@ -76,6 +78,8 @@ def runs(
     tests = [("started >= ?", since), ("run_id = ?", run_id)]
     where = [test for test, value in tests if value is not None]
     params: list[object] = [value for _, value in tests if value is not None]
+    if degraded_only:
+        where.append(f"{columns['degraded']} != '[]'")
     sql = f"SELECT {selected} FROM runs" + (" WHERE " + " AND ".join(where) if where else "")
     sql += " ORDER BY started DESC, rowid DESC"
     if limit is not None:

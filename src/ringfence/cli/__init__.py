@@ -75,6 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
     log.add_argument("--credential", metavar="NAME", help="only requests this credential was injected into")
     log.add_argument("--runs", action="store_true",
                      help="the runs instead: command, back-end, exit status, and what a degraded run ran without")
+    log.add_argument("--degraded", action="store_true",
+                     help="with --runs: only the runs that ran without something (--allow-degraded)")
     log.add_argument("--limit", type=int, default=50)
     log.add_argument("--json", action="store_true", help="JSON lines")
     log.add_argument("--audit", metavar="PATH", help="audit database (default: from the policy)")

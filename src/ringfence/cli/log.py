@@ -31,14 +31,18 @@ def cmd_log(args: argparse.Namespace) -> int:
     if getattr(args, "runs", False):
         if args.denied or args.credential:
             raise UsageError("--runs lists runs, not connections: --denied and --credential do not apply",
-                             hint="drop --denied / --credential, or drop --runs")
+                             hint="drop --denied / --credential, or drop --runs (--degraded: the runs that "
+                             "ran without something)")
         from ringfence.audit.queries import runs
         from ringfence.audit.render import render_runs_json_lines, render_runs_table
 
-        found = runs(_audit_path(args), since=since, run_id=args.run, limit=args.limit)
+        found = runs(_audit_path(args), since=since, run_id=args.run, limit=args.limit,
+                     degraded_only=bool(getattr(args, "degraded", False)))
         text = render_runs_json_lines(found) if args.json else render_runs_table(found)
         print(text, end="")
         return ExitCode.OK
+    if getattr(args, "degraded", False):
+        raise UsageError("--degraded filters runs", hint="ringfence log --runs --degraded")
     rows = query(_audit_path(args), denied_only=args.denied, since=since, run_id=args.run,
                  credential=args.credential, limit=args.limit)
     text = render_json_lines(rows) if args.json else render_table(rows)
