@@ -155,8 +155,19 @@ def cached_size(root: str, cache: str) -> int | None:
         return None
 
 
+_CACHE_FILES: dict[tuple[str, str], str] = {}  # a run asks twice (cached_size, then scan)
+
+
 def _cache_file(folder: str, top: str) -> str:
-    """One file per scanned folder and rule set: a change to the rules starts afresh."""
+    """One file per scanned folder and rule set: a change to the rules starts afresh. Named
+    once per process: the rules a process runs are the ones it loaded."""
+    known = _CACHE_FILES.get((folder, top))
+    if known is None:
+        known = _CACHE_FILES[(folder, top)] = _name_cache_file(folder, top)
+    return known
+
+
+def _name_cache_file(folder: str, top: str) -> str:
     from ringfence import __version__
 
     here = os.path.dirname(os.path.abspath(__file__))
